@@ -1,0 +1,68 @@
+//! `--host SOURCE`: the one place the command line turns a host argument into a topology.
+
+use std::fs;
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use vnuma::topology::{HostTopology, capabilities, examples, sysfs};
+
+/// The largest capabilities document read (real ones are tens of KiB).
+const MAX_CAPABILITIES_BYTES: u64 = 16 << 20;
+
+/// A host and the label that names its source in output (`sysfs:/`, `example:dual-socket`).
+pub(crate) struct Loaded {
+    pub(crate) host: HostTopology,
+    pub(crate) label: String,
+}
+
+/// Reads the host named by `--host`; with none, the built-in example, said on stderr.
+pub(crate) fn load(source: Option<&str>) -> anyhow::Result<Loaded> {
+    let Some(source) = source else {
+        eprintln!("using built-in host example:dual-socket; pass --host / for this machine");
+        return load(Some("example:dual-socket"));
+    };
+    if let Some(name) = source.strip_prefix("example:") {
+        let host = examples::example(name)?;
+        return Ok(Loaded {
+            host,
+            label: source.to_string(),
+        });
+    }
+    if source == "-" {
+        let xml = read_bounded(std::io::stdin().lock(), "<stdin>")?;
+        return Ok(Loaded {
+            host: capabilities::from_capabilities_xml(&xml, "<stdin>")?,
+            label: "capabilities:-".to_string(),
+        });
+    }
+    let path = Path::new(source);
+    let meta = fs::metadata(path).with_context(|| {
+        format!("--host {source}: no such file or directory (pass a sysfs root, a capabilities file, - or example:NAME)")
+    })?;
+    if meta.is_dir() {
+        let host = sysfs::read_sysfs(path).with_context(|| format!("reading host sysfs below {source}"))?;
+        return Ok(Loaded {
+            host,
+            label: format!("sysfs:{source}"),
+        });
+    }
+    let file = fs::File::open(path).with_context(|| format!("--host {source}: cannot open"))?;
+    let xml = read_bounded(file, source)?;
+    Ok(Loaded {
+        host: capabilities::from_capabilities_xml(&xml, source)?,
+        label: format!("capabilities:{source}"),
+    })
+}
+
+fn read_bounded(reader: impl Read, name: &str) -> anyhow::Result<String> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_CAPABILITIES_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("failed to read {name}"))?;
+    if bytes.len() as u64 > MAX_CAPABILITIES_BYTES {
+        bail!("{name} is larger than {MAX_CAPABILITIES_BYTES} bytes; not a capabilities document");
+    }
+    String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8 text"))
+}

@@ -1,0 +1,101 @@
+//! The `vnuma` command: parse the command line, read inputs at the edge, call the pure
+//! library, print. Exit codes follow `cli-contract.md`: 0 success, 1 a valid input whose VM
+//! cannot run as planned, 2 an input that cannot be used (including usage errors).
+
+mod host;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Give a virtual machine the NUMA topology its host really has.
+///
+/// vnuma reproduces KubeVirt's NUMA passthrough (guestMappingPassthrough) from the same
+/// inputs, reads the host the way real machines present it, and renders the result for
+/// libvirt, QEMU and Cloud Hypervisor.
+#[derive(Debug, Parser)]
+#[command(name = "vnuma", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show the host's NUMA topology: nodes, CPUs by core, memory, hugepages, distances.
+    Topology(TopologyArgs),
+}
+
+/// Where the host comes from; shared by every command that needs one.
+#[derive(Debug, clap::Args)]
+struct HostArgs {
+    /// The host: a directory is a filesystem root with sysfs (`/` is this machine), a file is
+    /// a `virsh capabilities` document, `-` reads one from stdin, `example:NAME` is a built-in
+    /// host (example:dual-socket, example:asymmetric). Default: example:dual-socket.
+    #[arg(long, value_name = "SOURCE")]
+    host: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TopologyFormat {
+    /// A view for people.
+    Table,
+    /// The JSON document of cli-contract.md.
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+struct TopologyArgs {
+    #[command(flatten)]
+    host: HostArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    output: TopologyFormat,
+    /// Write the result to FILE (atomically: a failure never leaves a partial file).
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
+}
+
+/// A failure with the exit code it maps to.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl Failure {
+    /// Bad input or usage: exit 2.
+    fn input(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code: 2,
+            error: error.into(),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {:#}", failure.error);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Topology(args) => topology(&args),
+    }
+}
+
+fn topology(args: &TopologyArgs) -> Result<(), Failure> {
+    let loaded = host::load(args.host.host.as_deref()).map_err(Failure::input)?;
+    let text = match args.output {
+        TopologyFormat::Table => vnuma::report::topology::to_table(&loaded.host, &loaded.label),
+        TopologyFormat::Json => vnuma::report::topology::to_json(&loaded.host, &loaded.label),
+    };
+    output::emit(&text, args.output_file.as_deref()).map_err(Failure::input)
+}
