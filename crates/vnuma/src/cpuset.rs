@@ -128,6 +128,28 @@ impl<T: Id> IdSet<T> {
         Ok(IdSet(set))
     }
 
+    /// Parses the kernel list syntax keeping the order written (and any repeats), as KubeVirt
+    /// expands the pod's cpuset file: `3,0-1` is `[3, 0, 1]`.
+    ///
+    /// # Errors
+    /// [`ListParseError`] naming the offending piece; past [`MAX_ENTRIES`] entries in all,
+    /// [`ListParseError::TooLarge`].
+    pub fn parse_list_ordered(text: &str) -> Result<Vec<T>, ListParseError> {
+        let text = trim_sysfs(text);
+        let mut out = Vec::new();
+        if text.is_empty() {
+            return Ok(out);
+        }
+        for piece in text.split(',') {
+            let ids = Self::parse_list(if piece.is_empty() { "," } else { piece })?;
+            out.extend(ids.iter());
+            if out.len() > MAX_ENTRIES {
+                return Err(ListParseError::TooLarge);
+            }
+        }
+        Ok(out)
+    }
+
     /// Parses a `cpumap`: comma-separated 32-bit hex words, most significant first
     /// (`00000000,0000ffff`). Bit `i` of the whole mask is id `i`.
     ///
@@ -386,6 +408,25 @@ mod tests {
             Err(ListParseError::MapWord {
                 word: "123456789".into()
             })
+        );
+    }
+
+    #[test]
+    fn ordered_parsing_keeps_the_written_order() {
+        let ids = |v: &[u32]| v.iter().map(|&i| CpuId(i)).collect::<Vec<_>>();
+        assert_eq!(CpuSet::parse_list_ordered("3,0-1\n"), Ok(ids(&[3, 0, 1])));
+        assert_eq!(CpuSet::parse_list_ordered(""), Ok(vec![]));
+        assert_eq!(
+            CpuSet::parse_list_ordered("1,,2"),
+            Err(ListParseError::Syntax { piece: "".into() })
+        );
+        assert_eq!(
+            CpuSet::parse_list_ordered("0-4294967295"),
+            Err(ListParseError::TooLarge)
+        );
+        assert_eq!(
+            CpuSet::parse_list_ordered("0-30000,0-30000"),
+            Err(ListParseError::TooLarge)
         );
     }
 

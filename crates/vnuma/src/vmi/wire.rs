@@ -1,0 +1,242 @@
+//! Mirrors of the KubeVirt API objects vnuma reads (`kubevirt.io/v1`), with upstream field
+//! names. Only the fields that matter are declared; unknown fields are accepted, as real
+//! manifests carry many. Quantities are kept as text here and parsed in [`super`].
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// Any object: enough to dispatch on `kind`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TypeMeta {
+    /// `kubevirt.io/v1`, `v1`, ...
+    pub api_version: Option<String>,
+    /// `VirtualMachineInstance`, `VirtualMachine`, `List`, ...
+    pub kind: Option<String>,
+    /// Name and friends.
+    pub metadata: Option<ObjectMeta>,
+}
+
+/// `metadata`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectMeta {
+    /// Object name.
+    pub name: Option<String>,
+    /// Namespace.
+    pub namespace: Option<String>,
+    /// Annotations.
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+/// A `kubevirt.io/v1` VirtualMachineInstance.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VirtualMachineInstance {
+    /// Metadata.
+    pub metadata: Option<ObjectMeta>,
+    /// The spec.
+    pub spec: Option<VmiSpec>,
+}
+
+/// A `kubevirt.io/v1` VirtualMachine.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VirtualMachine {
+    /// Metadata.
+    pub metadata: Option<ObjectMeta>,
+    /// The spec.
+    pub spec: Option<VirtualMachineSpec>,
+}
+
+/// `VirtualMachine.spec`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VirtualMachineSpec {
+    /// The VMI template.
+    pub template: Option<VmiTemplate>,
+    /// Instancetype reference.
+    pub instancetype: Option<Matcher>,
+    /// Preference reference.
+    pub preference: Option<Matcher>,
+}
+
+/// `spec.template`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmiTemplate {
+    /// Template metadata (annotations reach the VMI).
+    pub metadata: Option<ObjectMeta>,
+    /// The VMI spec.
+    pub spec: Option<VmiSpec>,
+}
+
+/// An instancetype or preference reference.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Matcher {
+    /// Object name.
+    pub name: Option<String>,
+    /// `VirtualMachineInstancetype`, `VirtualMachineClusterInstancetype` (the default), ...
+    pub kind: Option<String>,
+}
+
+/// `VirtualMachineInstance.spec`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmiSpec {
+    /// The domain.
+    pub domain: Option<DomainSpec>,
+    /// `amd64`, `arm64`, `s390x`.
+    pub architecture: Option<String>,
+}
+
+/// `spec.domain`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainSpec {
+    /// CPU.
+    pub cpu: Option<Cpu>,
+    /// Memory.
+    pub memory: Option<Memory>,
+    /// Resources.
+    pub resources: Option<Resources>,
+    /// `shared`, `auto`, `supplementalPool`.
+    pub io_threads_policy: Option<String>,
+    /// Supplemental pool settings.
+    pub io_threads: Option<IoThreads>,
+    /// Devices (disks matter for IOThreads).
+    pub devices: Option<Devices>,
+}
+
+/// `spec.domain.cpu`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cpu {
+    /// Sockets.
+    pub sockets: Option<u32>,
+    /// Cores per socket.
+    pub cores: Option<u32>,
+    /// Threads per core.
+    pub threads: Option<u32>,
+    /// Maximum sockets (CPU hotplug).
+    pub max_sockets: Option<u32>,
+    /// CPU model.
+    pub model: Option<String>,
+    /// Dedicated CPUs.
+    pub dedicated_cpu_placement: Option<bool>,
+    /// One extra CPU for the emulator thread.
+    pub isolate_emulator_thread: Option<bool>,
+    /// NUMA.
+    pub numa: Option<Numa>,
+    /// Realtime.
+    pub realtime: Option<Realtime>,
+}
+
+/// `spec.domain.cpu.numa`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Numa {
+    /// An empty object turns passthrough on.
+    pub guest_mapping_passthrough: Option<Empty>,
+}
+
+/// An empty object (`{}`); extra fields are ignored.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct Empty {}
+
+/// `spec.domain.cpu.realtime`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Realtime {
+    /// vCPUs to run with SCHED_FIFO, libvirt bitmap syntax.
+    pub mask: Option<String>,
+}
+
+/// `spec.domain.memory`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Memory {
+    /// Guest memory.
+    pub guest: Option<QuantityText>,
+    /// Maximum guest memory (memory hotplug).
+    pub max_guest: Option<QuantityText>,
+    /// Hugepages.
+    pub hugepages: Option<Hugepages>,
+}
+
+/// `spec.domain.memory.hugepages`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hugepages {
+    /// `2Mi`, `1Gi`.
+    pub page_size: Option<String>,
+}
+
+/// `spec.domain.resources`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resources {
+    /// Requests by resource name.
+    pub requests: Option<BTreeMap<String, QuantityText>>,
+    /// Limits by resource name.
+    pub limits: Option<BTreeMap<String, QuantityText>>,
+}
+
+/// `spec.domain.ioThreads`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IoThreads {
+    /// Supplemental pool size.
+    pub supplemental_pool_thread_count: Option<i64>,
+}
+
+/// `spec.domain.devices`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Devices {
+    /// Disks.
+    pub disks: Option<Vec<Disk>>,
+    /// Whether a video device is attached (memory overhead).
+    pub autoattach_graphics_device: Option<bool>,
+}
+
+/// One disk.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Disk {
+    /// Name.
+    pub name: Option<String>,
+    /// Own IOThread.
+    pub dedicated_io_thread: Option<bool>,
+}
+
+/// A Kubernetes quantity as written: a string (`64Mi`) or a bare YAML number (`4`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuantityText(pub String);
+
+impl<'de> Deserialize<'de> for QuantityText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = QuantityText;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a quantity such as 64Mi or 4")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<QuantityText, E> {
+                Ok(QuantityText(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<QuantityText, E> {
+                Ok(QuantityText(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<QuantityText, E> {
+                Ok(QuantityText(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<QuantityText, E> {
+                Ok(QuantityText(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
