@@ -186,8 +186,8 @@ impl<'a> Doc<'a> {
             self.seen_host = true;
         } else if at(stack, CELL) {
             let attrs = self.attrs(e)?;
-            let id = self.uint(&attrs, "id", "cell")?;
-            let id = id.ok_or_else(|| self.invalid("host/topology/cells/cell".into(), "cell id", ""))?;
+            // KubeVirt reads a missing id as 0 (options_test.go); so does vnuma.
+            let id = self.uint(&attrs, "id", "cell")?.unwrap_or(0);
             if self.cells.iter().any(|c| c.id == id) {
                 return Err(self.invalid(
                     format!("host/topology/cells/cell[@id={id}]"),
@@ -204,16 +204,17 @@ impl<'a> Doc<'a> {
         } else if below_cell(stack, &["pages"]) {
             let attrs = self.attrs(e)?;
             let unit = attrs.get("unit").cloned();
-            let size = attrs
-                .get("size")
-                .ok_or_else(|| self.invalid(self.location("pages/@size"), "page size", ""))?;
-            let bytes = scaled(size, unit.as_deref()).ok_or_else(|| {
-                self.invalid(
-                    self.location("pages/@size"),
-                    "page size",
-                    &format!("{size} {}", unit.as_deref().unwrap_or("KiB")),
-                )
-            })?;
+            // A missing size reads as 0, as in KubeVirt; such an entry describes no pool.
+            let bytes = match attrs.get("size") {
+                Some(size) => scaled(size, unit.as_deref()).ok_or_else(|| {
+                    self.invalid(
+                        self.location("pages/@size"),
+                        "page size",
+                        &format!("{size} {}", unit.as_deref().unwrap_or("KiB")),
+                    )
+                })?,
+                None => 0,
+            };
             self.pending_page_size = Some(bytes);
         } else if below_cell(stack, &["distances"]) {
             if let Some(cell) = self.cells.last_mut() {
@@ -256,9 +257,8 @@ impl<'a> Doc<'a> {
 
     fn cpu(&self, e: &BytesStart<'_>) -> Result<Cpu, TopologyError> {
         let attrs = self.attrs(e)?;
-        let id = self
-            .uint(&attrs, "id", "cpus/cpu")?
-            .ok_or_else(|| self.invalid(self.location("cpus/cpu"), "cpu id", ""))?;
+        // A missing id reads as 0, as in KubeVirt.
+        let id = self.uint(&attrs, "id", "cpus/cpu")?.unwrap_or(0);
         let leaf = format!("cpus/cpu[@id={id}]");
         let siblings_text = attrs.get("siblings").cloned().unwrap_or_default();
         let siblings = CpuSet::parse_list(&siblings_text).map_err(|_| {
@@ -295,11 +295,12 @@ impl<'a> Doc<'a> {
                 cell.memory_bytes = Some(bytes);
             }
         } else if below_cell(stack, &["pages"]) {
-            let count = self
-                .text
-                .trim()
-                .parse()
-                .map_err(|_| self.invalid(self.location("pages"), "page count", &self.text))?;
+            let count = match self.text.trim() {
+                "" => 0,
+                text => text
+                    .parse()
+                    .map_err(|_| self.invalid(self.location("pages"), "page count", text))?,
+            };
             let size = self.pending_page_size.take().unwrap_or(0);
             if let Some(cell) = self.cells.last_mut() {
                 cell.pages.push((size, count));
@@ -319,6 +320,7 @@ impl<'a> Doc<'a> {
             .cells
             .iter()
             .flat_map(|c| c.pages.iter().map(|p| p.0))
+            .filter(|&size| size > 0)
             .min()
             .filter(|&size| size <= MAX_BASE_PAGE_BYTES);
         let mut cpus: Vec<Cpu> = Vec::new();
@@ -342,7 +344,7 @@ impl<'a> Doc<'a> {
             let mut hugepages: Vec<HugepagePool> = cell
                 .pages
                 .iter()
-                .filter(|(size, _)| Some(*size) != base_page)
+                .filter(|(size, _)| *size > 0 && Some(*size) != base_page)
                 .map(|&(page_size_bytes, total)| HugepagePool {
                     page_size_bytes,
                     total,
