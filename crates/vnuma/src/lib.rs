@@ -12,5 +12,8 @@
 
 pub mod cpuset;
 pub mod ids;
+pub mod plan;
+pub mod render;
 pub mod report;
 pub mod topology;
+pub mod vmi;

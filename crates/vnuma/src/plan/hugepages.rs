@@ -1,0 +1,71 @@
+//! Beyond KubeVirt: does each host node have the hugepages its guest cells need? KubeVirt
+//! never checks; the VM then fails to start under strict binding (kubevirt#6981). vnuma
+//! compares against the node's free pages (or its total, said so, when the source knows only
+//! totals, as a capabilities document does).
+
+use std::collections::BTreeMap;
+
+use crate::ids::NodeId;
+use crate::plan::{FailureReason, GuestPlan, HugepageVerdict};
+use crate::report::page_size_label;
+use crate::topology::HostTopology;
+
+/// Fills `plan.hugepages` and fails (or warns, when `allow_shortfall`) on a shortfall.
+pub fn check(plan: &mut GuestPlan, host: &HostTopology, allow_shortfall: bool) {
+    let Some(page) = plan.guest.page_size_bytes else {
+        return;
+    };
+    let mut needed: BTreeMap<u32, u64> = BTreeMap::new();
+    for cell in &plan.cells {
+        *needed.entry(cell.host_node).or_default() += cell.memory_bytes / page;
+    }
+    let mut short = Vec::new();
+    for (&node, &pages_needed) in &needed {
+        let pool = host
+            .node(NodeId(node))
+            .and_then(|n| n.hugepages.iter().find(|p| p.page_size_bytes == page));
+        let (pages_free, free_known) = match pool {
+            Some(p) => (p.free.unwrap_or(p.total), p.free.is_some()),
+            None => (
+                0,
+                host.node(NodeId(node))
+                    .is_some_and(|n| n.hugepages.iter().any(|p| p.free.is_some())),
+            ),
+        };
+        let fits = pages_needed <= pages_free;
+        if !fits {
+            short.push(format!(
+                "host node {node} has {pages_free} {} {} hugepages, the guest needs {pages_needed}",
+                if free_known {
+                    "free"
+                } else {
+                    "(total, free unknown)"
+                },
+                page_size_label(page)
+            ));
+        }
+        plan.hugepages.push(HugepageVerdict {
+            host_node: node,
+            page_size_bytes: page,
+            pages_needed,
+            pages_free,
+            free_known,
+            fits,
+        });
+    }
+    if plan.hugepages.iter().any(|v| !v.free_known) {
+        plan.warn(
+            "hugepages-free-unknown",
+            "the host source knows only total hugepages per node, not free ones: checked against totals"
+                .into(),
+        );
+    }
+    if !short.is_empty() {
+        let message = format!("hugepage shortfall: {}", short.join("; "));
+        if allow_shortfall {
+            plan.warn("hugepage-shortfall", message);
+        } else {
+            plan.fail(FailureReason::HugepageShortfall, message);
+        }
+    }
+}

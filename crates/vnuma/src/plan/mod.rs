@@ -1,0 +1,449 @@
+//! Stage 4: the plan. A validated [`Vmi`], the host and the pod's cpuset become a
+//! [`GuestPlan`]: exactly what KubeVirt's virt-launcher would put in the domain for dedicated
+//! CPUs and `guestMappingPassthrough`, plus vnuma's checks KubeVirt lacks (per-node hugepage
+//! feasibility, distances libvirt would reject) and warnings a person should see.
+//!
+//! - [`pool`]: the vCPU pool (§1.7); [`pinning`]: vCPU, emulator and IOThread pins
+//!   (§1.6–§1.9); [`numa`]: `numaMapping` (§1.10); [`hugepages`]: feasibility per host node;
+//!   [`warnings`]: what a person should notice; [`realtime`]: the realtime mask.
+//! - KubeVirt's quirks (`cli-contract.md`) are reproduced unless [`PlanOptions::fix_quirks`];
+//!   each one that changes the result adds a `kubevirt-quirk:*` warning.
+
+pub mod hugepages;
+pub mod numa;
+pub mod pinning;
+pub mod pool;
+pub mod realtime;
+pub mod warnings;
+
+use crate::topology::HostTopology;
+use crate::vmi::Vmi;
+
+use pool::{KvCell, KvCpu, KvTopology};
+
+/// Which KubeVirt to reproduce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KubevirtVersion {
+    /// main after v1.9.0: guest cells carry host distances.
+    #[default]
+    Main,
+    /// v1.9.0 or earlier: no distances.
+    V1_9OrEarlier,
+}
+
+/// How to plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PlanOptions {
+    /// The KubeVirt release to reproduce.
+    pub kubevirt_version: KubevirtVersion,
+    /// Turn every KubeVirt quirk off.
+    pub fix_quirks: bool,
+    /// A hugepage shortfall is a warning instead of an error.
+    pub allow_hugepage_shortfall: bool,
+}
+
+/// Where the pod cpuset came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpusetSource {
+    /// `--cpuset`.
+    Flag,
+    /// `--cgroup`.
+    Cgroup,
+    /// Predicted from the kubelet simulation.
+    Predicted,
+}
+
+impl CpusetSource {
+    /// The contract's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CpusetSource::Flag => "flag",
+            CpusetSource::Cgroup => "cgroup",
+            CpusetSource::Predicted => "predicted",
+        }
+    }
+}
+
+/// Why a plan cannot run (exit 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureReason {
+    /// The vCPU pool.
+    Pinning,
+    /// The emulator thread.
+    EmulatorThread,
+    /// IOThreads.
+    IoThreads,
+    /// `numaMapping`.
+    NumaMapping,
+    /// A host node without the hugepages its guest cell needs.
+    HugepageShortfall,
+    /// The kubelet would not admit the pod.
+    KubeletRejected,
+}
+
+impl FailureReason {
+    /// The contract's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureReason::Pinning => "pinning",
+            FailureReason::EmulatorThread => "emulator-thread",
+            FailureReason::IoThreads => "iothreads",
+            FailureReason::NumaMapping => "numa-mapping",
+            FailureReason::HugepageShortfall => "hugepage-shortfall",
+            FailureReason::KubeletRejected => "kubelet-rejected",
+        }
+    }
+}
+
+/// A failure with KubeVirt's (or vnuma's) message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Which step failed.
+    pub reason: FailureReason,
+    /// The message.
+    pub message: String,
+}
+
+/// Something a person should notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// A stable code, e.g. `asymmetric-cells` or `kubevirt-quirk:sibling-ranges-dropped`.
+    pub code: String,
+    /// Plain words.
+    pub message: String,
+}
+
+/// One guest NUMA cell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cell {
+    /// Guest cell id.
+    pub id: u32,
+    /// The host node its vCPUs and memory are on.
+    pub host_node: u32,
+    /// Its vCPUs, ascending.
+    pub vcpus: Vec<u32>,
+    /// Its memory in bytes.
+    pub memory_bytes: u64,
+    /// Distances to guest cells (guest id, value), in the host's sibling order; `None` when
+    /// left out.
+    pub distances: Option<Vec<(u32, u32)>>,
+}
+
+/// Per host node: the hugepages its guest cells need against what it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HugepageVerdict {
+    /// Host node.
+    pub host_node: u32,
+    /// Page size in bytes.
+    pub page_size_bytes: u64,
+    /// Pages the guest cells bound to the node need.
+    pub pages_needed: u64,
+    /// Free pages (or total when the source only knows totals).
+    pub pages_free: u64,
+    /// Whether `pages_free` is really a free count.
+    pub free_known: bool,
+    /// `pages_needed <= pages_free`.
+    pub fits: bool,
+}
+
+/// `<numatune>`: strict binding of guest memory to host nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Numatune {
+    /// `<memory mode="strict" nodeset>`: the involved host nodes, in topology order.
+    pub nodeset: Vec<u32>,
+    /// `<memnode cellid mode="strict" nodeset>`: (guest cell, host node).
+    pub memnodes: Vec<(u32, u32)>,
+}
+
+/// The guest CPU topology and memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Guest {
+    /// Sockets (the spec's, hotplug excluded).
+    pub sockets: u32,
+    /// Cores per socket.
+    pub cores: u32,
+    /// Threads per core.
+    pub threads: u32,
+    /// vCPUs enabled at boot.
+    pub vcpus: u32,
+    /// `maxSockets` (0: no CPU hotplug).
+    pub max_sockets: u32,
+    /// Guest memory in bytes.
+    pub memory_bytes: u64,
+    /// Hugepage size in bytes, when hugepages back the guest.
+    pub page_size_bytes: Option<u64>,
+}
+
+/// Everything KubeVirt would put into the domain, and vnuma's verdicts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GuestPlan {
+    /// VMI namespace.
+    pub namespace: String,
+    /// VMI name.
+    pub name: String,
+    /// The architecture.
+    pub architecture: String,
+    /// The pod cpuset in the order it was given (KubeVirt indexes IOThread pins into it).
+    pub cpuset: Vec<u32>,
+    /// Guest topology and memory.
+    pub guest: Guest,
+    /// (vCPU, host CPU) for every pinned vCPU, in vCPU order.
+    pub vcpupin: Vec<(u32, u32)>,
+    /// The emulator thread's CPUs.
+    pub emulatorpin: Option<Vec<u32>>,
+    /// IOThreads in the domain.
+    pub iothreads: u32,
+    /// (IOThread id, CPUs).
+    pub iothreadpin: Vec<(u32, Vec<u32>)>,
+    /// Guest NUMA cells (empty without passthrough).
+    pub cells: Vec<Cell>,
+    /// `<numatune>`; `None` without passthrough.
+    pub numatune: Option<Numatune>,
+    /// Hugepage verdicts per host node.
+    pub hugepages: Vec<HugepageVerdict>,
+    /// `<features><kvm><hint-dedicated>` (dedicated CPUs on amd64).
+    pub hint_dedicated: bool,
+    /// `<features><pmu state="off">` (realtime).
+    pub pmu_off: bool,
+    /// `<memoryBacking><nosharepages>` (passthrough with realtime).
+    pub nosharepages: bool,
+    /// `<memoryBacking><source type="memfd">`.
+    pub memfd: bool,
+    /// `<memoryBacking><allocation mode="immediate">` (passthrough).
+    pub allocation_immediate: bool,
+    /// The realtime mask, when realtime is on.
+    pub realtime_mask: Option<realtime::RealtimeMask>,
+    /// Warnings.
+    pub warnings: Vec<Warning>,
+    /// Why the VM cannot run as planned.
+    pub error: Option<Failure>,
+}
+
+impl GuestPlan {
+    fn warn(&mut self, code: &str, message: String) {
+        self.warnings.push(Warning {
+            code: code.to_string(),
+            message,
+        });
+    }
+
+    fn fail(&mut self, reason: FailureReason, message: String) {
+        if self.error.is_none() {
+            self.error = Some(Failure { reason, message });
+        }
+    }
+}
+
+/// Which quirks a run hit (so the caller can tell whether fixing them changes the result).
+#[derive(Debug, Clone, Copy, Default)]
+struct QuirkHits {
+    sibling_ranges: bool,
+    partial_core: bool,
+    no_topology: bool,
+    misscaled: bool,
+}
+
+/// Individual quirk switches (all on reproduces KubeVirt).
+#[derive(Debug, Clone, Copy)]
+struct Quirks {
+    sibling_ranges: bool,
+    partial_core: bool,
+    no_topology: bool,
+    misscaled: bool,
+}
+
+impl Quirks {
+    fn all(on: bool) -> Self {
+        Quirks {
+            sibling_ranges: on,
+            partial_core: on,
+            no_topology: on,
+            misscaled: on,
+        }
+    }
+}
+
+/// The host as KubeVirt reads it from `virsh capabilities`: cells in order, each CPU's
+/// siblings parsed from their text. With `drop_ranges` (KubeVirt's parser, quirk §7.12) any
+/// piece that is not a plain number, a range such as `0-1` included, is dropped silently.
+pub fn kubevirt_view(host: &HostTopology, drop_ranges: bool) -> (KvTopology, bool) {
+    let mut dropped = false;
+    let cells = host
+        .nodes
+        .iter()
+        .map(|node| KvCell {
+            id: node.id.0,
+            cpus: node
+                .cpus
+                .iter()
+                .map(|&cpu| {
+                    let text = host.cpu(cpu).map(|c| c.siblings_text.as_str()).unwrap_or("");
+                    let siblings = if drop_ranges {
+                        let kept: Vec<u32> = text.split(',').filter_map(|p| p.parse().ok()).collect();
+                        dropped |= text
+                            .split(',')
+                            .any(|p| !p.is_empty() && p.parse::<u32>().is_err());
+                        kept
+                    } else {
+                        host.cpu(cpu)
+                            .map(|c| c.siblings.iter().map(|s| s.0).collect())
+                            .unwrap_or_default()
+                    };
+                    KvCpu { id: cpu.0, siblings }
+                })
+                .collect(),
+            distances: node
+                .distances
+                .as_ref()
+                .map(|d| d.iter().map(|(k, v)| (k.0, *v)).collect())
+                .unwrap_or_default(),
+        })
+        .collect();
+    (KvTopology { cells }, dropped)
+}
+
+/// Plans `vmi` on `host` with the pod `cpuset` (in the order it was written).
+///
+/// The plan is always returned; when the VM cannot run as planned its `error` says why and
+/// what was computed up to that point is kept.
+pub fn plan(host: &HostTopology, vmi: &Vmi, cpuset: &[u32], options: &PlanOptions) -> GuestPlan {
+    let quirks = Quirks::all(!options.fix_quirks);
+    let (mut result, hits) = plan_with(host, vmi, cpuset, options, quirks);
+    if options.fix_quirks {
+        return result;
+    }
+    type Fix = fn(&mut Quirks);
+    let checks: [(bool, &str, &str, Fix); 4] = [
+        (
+            hits.sibling_ranges,
+            "kubevirt-quirk:sibling-ranges-dropped",
+            "KubeVirt drops sibling lists written as ranges (e.g. \"0-1\"), so those CPUs count as one-thread cores",
+            |q| q.sibling_ranges = false,
+        ),
+        (
+            hits.partial_core,
+            "kubevirt-quirk:partial-core-unpinned",
+            "KubeVirt's relaxed pool reports success with fewer pins than vCPUs when the last guest core is incomplete",
+            |q| q.partial_core = false,
+        ),
+        (
+            hits.no_topology,
+            "kubevirt-quirk:no-topology-no-numa",
+            "the host reports no NUMA cells: KubeVirt pins the vCPUs but silently gives the guest no NUMA topology",
+            |q| q.no_topology = false,
+        ),
+        (
+            hits.misscaled,
+            "kubevirt-quirk:misscaled-error",
+            "KubeVirt's \"not enough memory\" message prints its second number scaled by 1048576",
+            |q| q.misscaled = false,
+        ),
+    ];
+    for (hit, code, message, fix) in checks {
+        if !hit {
+            continue;
+        }
+        let mut fixed_quirks = quirks;
+        fix(&mut fixed_quirks);
+        let (fixed, _) = plan_with(host, vmi, cpuset, options, fixed_quirks);
+        let same = fixed.vcpupin == result.vcpupin
+            && fixed.cells == result.cells
+            && fixed.emulatorpin == result.emulatorpin
+            && fixed.error == result.error;
+        if !same {
+            result.warn(
+                code,
+                format!("{message}; --fix-kubevirt-quirks changes this plan"),
+            );
+        }
+    }
+    result
+}
+
+fn plan_with(
+    host: &HostTopology,
+    vmi: &Vmi,
+    cpuset: &[u32],
+    options: &PlanOptions,
+    quirks: Quirks,
+) -> (GuestPlan, QuirkHits) {
+    let mut hits = QuirkHits::default();
+    let (sockets, cores, threads) = vmi.topology();
+    let architecture = vmi.architecture.clone().unwrap_or_else(|| "amd64".into());
+    let mut plan = GuestPlan {
+        namespace: vmi.namespace.clone(),
+        name: vmi.name.clone(),
+        architecture: architecture.clone(),
+        cpuset: cpuset.to_vec(),
+        guest: Guest {
+            sockets,
+            cores,
+            threads,
+            vcpus: vmi.vcpus(),
+            max_sockets: vmi.cpu.max_sockets,
+            memory_bytes: vmi
+                .virtual_memory()
+                .map_or(0, |q| u64::try_from(q.value()).unwrap_or(0)),
+            page_size_bytes: vmi
+                .memory
+                .hugepages
+                .as_deref()
+                .and_then(|p| crate::vmi::Quantity::parse(p).ok())
+                .and_then(|q| u64::try_from(q.value()).ok()),
+        },
+        memfd: vmi.memory.hugepages.is_some()
+            && matches!(architecture.as_str(), "amd64" | "arm64")
+            && vmi
+                .annotations
+                .get(crate::vmi::MEMFD_ANNOTATION)
+                .map(String::as_str)
+                != Some("false"),
+        ..GuestPlan::default()
+    };
+    let (view, dropped) = kubevirt_view(host, quirks.sibling_ranges);
+    hits.sibling_ranges = dropped;
+
+    let unknown: Vec<u32> = cpuset
+        .iter()
+        .copied()
+        .filter(|c| host.cpu(crate::ids::CpuId(*c)).is_none())
+        .collect();
+    if !unknown.is_empty() {
+        let list: crate::cpuset::CpuSet = unknown.iter().map(|&c| crate::ids::CpuId(c)).collect();
+        plan.warn(
+            "cpuset-unknown-cpus",
+            format!("the cpuset names CPUs the host does not have ({list}); KubeVirt ignores them for placement but counts them as available"),
+        );
+    }
+
+    if vmi.cpu.dedicated {
+        hits.partial_core = pinning::pin(&mut plan, vmi, &view, cpuset, quirks.partial_core);
+    }
+    if vmi.cpu.passthrough && plan.error.is_none() {
+        let outcome = numa::map(
+            &mut plan,
+            vmi,
+            &view,
+            options,
+            quirks.no_topology,
+            quirks.misscaled,
+        );
+        hits.no_topology = outcome.no_topology;
+        hits.misscaled = outcome.misscaled;
+        if plan.error.is_none() {
+            hugepages::check(&mut plan, host, options.allow_hugepage_shortfall);
+        }
+    }
+    if plan.error.is_none()
+        || plan
+            .error
+            .as_ref()
+            .is_some_and(|e| e.reason == FailureReason::HugepageShortfall)
+    {
+        warnings::add(&mut plan, host);
+    }
+    (plan, hits)
+}
+
+#[cfg(test)]
+mod tests;
