@@ -55,14 +55,30 @@ pub(crate) fn load(source: Option<&str>) -> anyhow::Result<Loaded> {
     })
 }
 
+/// The largest YAML or cpuset input read.
+const MAX_INPUT_BYTES: u64 = 64 << 20;
+
+/// Reads a file, or stdin for `-`, bounded, as UTF-8 text.
+pub(crate) fn read_input(path: &str) -> anyhow::Result<String> {
+    if path == "-" {
+        return read_limited(std::io::stdin().lock(), "<stdin>", MAX_INPUT_BYTES);
+    }
+    let file = fs::File::open(path).with_context(|| format!("cannot open {path}"))?;
+    read_limited(file, path, MAX_INPUT_BYTES)
+}
+
 fn read_bounded(reader: impl Read, name: &str) -> anyhow::Result<String> {
+    read_limited(reader, name, MAX_CAPABILITIES_BYTES)
+}
+
+fn read_limited(reader: impl Read, name: &str, limit: u64) -> anyhow::Result<String> {
     let mut bytes = Vec::new();
     reader
-        .take(MAX_CAPABILITIES_BYTES + 1)
+        .take(limit + 1)
         .read_to_end(&mut bytes)
         .with_context(|| format!("failed to read {name}"))?;
-    if bytes.len() as u64 > MAX_CAPABILITIES_BYTES {
-        bail!("{name} is larger than {MAX_CAPABILITIES_BYTES} bytes; not a capabilities document");
+    if bytes.len() as u64 > limit {
+        bail!("{name} is larger than {limit} bytes; refusing to read it");
     }
     String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8 text"))
 }

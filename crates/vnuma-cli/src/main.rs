@@ -4,6 +4,7 @@
 
 mod host;
 mod output;
+mod plan;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,16 +27,18 @@ struct Cli {
 enum Command {
     /// Show the host's NUMA topology: nodes, CPUs by core, memory, hugepages, distances.
     Topology(TopologyArgs),
+    /// Plan a VMI's NUMA passthrough exactly as KubeVirt would, and check it fits the host.
+    Plan(Box<plan::PlanArgs>),
 }
 
 /// Where the host comes from; shared by every command that needs one.
 #[derive(Debug, clap::Args)]
-struct HostArgs {
+pub(crate) struct HostArgs {
     /// The host: a directory is a filesystem root with sysfs (`/` is this machine), a file is
     /// a `virsh capabilities` document, `-` reads one from stdin, `example:NAME` is a built-in
     /// host (example:dual-socket, example:asymmetric). Default: example:dual-socket.
     #[arg(long, value_name = "SOURCE")]
-    host: Option<String>,
+    pub(crate) host: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -59,14 +62,22 @@ struct TopologyArgs {
 }
 
 /// A failure with the exit code it maps to.
-struct Failure {
+pub(crate) struct Failure {
     code: u8,
     error: anyhow::Error,
 }
 
 impl Failure {
+    /// A valid input whose VM cannot run as planned: exit 1.
+    pub(crate) fn cannot_run(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code: 1,
+            error: error.into(),
+        }
+    }
+
     /// Bad input or usage: exit 2.
-    fn input(error: impl Into<anyhow::Error>) -> Self {
+    pub(crate) fn input(error: impl Into<anyhow::Error>) -> Self {
         Failure {
             code: 2,
             error: error.into(),
@@ -88,6 +99,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Topology(args) => topology(&args),
+        Command::Plan(args) => plan::run(&args),
     }
 }
 

@@ -1,0 +1,226 @@
+//! `vnuma plan`: read the VMI and the cluster settings, apply KubeVirt's defaults and
+//! admission, read the host and the pod cpuset, plan, print.
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail};
+use clap::ValueEnum;
+use vnuma::cpuset::CpuSet;
+use vnuma::plan::{CpusetSource, KubevirtVersion, PlanOptions};
+use vnuma::report::plan::{self as report, Context as ReportContext};
+use vnuma::vmi::input::{Source, read_vmi};
+use vnuma::vmi::{ClusterConfig, VmiError, admission, cluster, defaults};
+
+use crate::host::{self, read_input};
+use crate::{Failure, HostArgs, output};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum PlanFormat {
+    /// A view for people.
+    Table,
+    /// The libvirt domain XML.
+    Xml,
+    /// The JSON document of cli-contract.md.
+    Json,
+    /// The same document as YAML.
+    Yaml,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum Version {
+    /// KubeVirt main (after v1.9.0): host distances reach the guest.
+    Main,
+    /// KubeVirt v1.9.0 or earlier: no guest distances.
+    #[value(name = "1.9")]
+    V19,
+}
+
+/// Arguments of `vnuma plan`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 planned; 1 the VM cannot run as planned (pinning, emulator thread, \
+IOThreads, NUMA mapping or a hugepage shortfall; json/yaml still print the plan with its error); \
+2 unusable input (bad YAML, wrong types, bad quantities or cpulists, a VMI KubeVirt's admission rejects)."
+)]
+pub(crate) struct PlanArgs {
+    /// The VirtualMachineInstance or VirtualMachine YAML (`-` reads stdin).
+    #[arg(value_name = "VMI")]
+    vmi: Option<String>,
+    /// The VMI file, kubectl style (same as the positional argument).
+    #[arg(short = 'f', long = "filename", value_name = "FILE", conflicts_with = "vmi")]
+    file: Option<String>,
+    /// Which VMI or VM to plan when the input holds several.
+    #[arg(long)]
+    name: Option<String>,
+    /// An instancetype or preference a VirtualMachine references (repeatable).
+    #[arg(long, value_name = "FILE")]
+    instancetype: Vec<PathBuf>,
+    /// A KubeVirt CR with cluster-wide settings (feature gates, hotplug, default architecture).
+    #[arg(long, value_name = "FILE")]
+    kubevirt_config: Option<PathBuf>,
+    #[command(flatten)]
+    host: HostArgs,
+    /// The pod's exclusive CPUs, kernel list syntax (`7-8,23-24`).
+    #[arg(long, value_name = "LIST", conflicts_with = "cgroup")]
+    cpuset: Option<String>,
+    /// A pod's cgroup directory: its cpuset is read as virt-launcher reads it
+    /// (v2 `cpuset.cpus.effective`, v1 `cpuset.cpus`).
+    #[arg(long, value_name = "DIR")]
+    cgroup: Option<PathBuf>,
+    /// The KubeVirt release to reproduce.
+    #[arg(long, value_enum, default_value = "main")]
+    kubevirt_version: Version,
+    /// Turn KubeVirt's known bugs off (each one that changes a plan is named in a warning).
+    #[arg(long)]
+    fix_kubevirt_quirks: bool,
+    /// Report a host node without enough free hugepages as a warning, not an error.
+    #[arg(long)]
+    allow_hugepage_shortfall: bool,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    output: PlanFormat,
+    /// Write the result to FILE (atomically: a failure never leaves a partial file).
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
+}
+
+fn pod_cpuset(args: &PlanArgs) -> anyhow::Result<(Vec<u32>, CpusetSource)> {
+    let parse = |text: &str, origin: &str| -> anyhow::Result<Vec<u32>> {
+        let first = text.lines().next().unwrap_or("");
+        CpuSet::parse_list_ordered(first)
+            .map(|ids| ids.into_iter().map(|c| c.0).collect())
+            .map_err(|e| anyhow!("{origin}: invalid cpu list {:?}: {e}", first.trim()))
+    };
+    if let Some(list) = &args.cpuset {
+        return Ok((parse(list, "--cpuset")?, CpusetSource::Flag));
+    }
+    if let Some(dir) = &args.cgroup {
+        for file in ["cpuset.cpus.effective", "cpuset.cpus"] {
+            let path = dir.join(file);
+            if path.is_file() {
+                let text = read_input(&path.display().to_string())?;
+                return Ok((parse(&text, &path.display().to_string())?, CpusetSource::Cgroup));
+            }
+        }
+        bail!(
+            "--cgroup {}: neither cpuset.cpus.effective (cgroup v2) nor cpuset.cpus (cgroup v1) is there",
+            dir.display()
+        );
+    }
+    bail!(
+        "a pod cpuset is needed: pass --cpuset LIST (the exclusive CPUs the kubelet gave the pod, e.g. \
+         --cpuset 7-8,23-24) or --cgroup DIR (a running pod's cgroup directory)"
+    )
+}
+
+fn vmi_error(error: VmiError) -> Failure {
+    if let VmiError::Rejected { causes } = &error {
+        let lines: Vec<String> = causes
+            .iter()
+            .map(|c| format!("{}: {}", c.field, c.message))
+            .collect();
+        return Failure::input(anyhow!(
+            "KubeVirt's admission would reject this VMI ({} cause(s)):\n  {}",
+            lines.len(),
+            lines.join("\n  ")
+        ));
+    }
+    Failure::input(error)
+}
+
+pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
+    let vmi_path = args.vmi.clone().or_else(|| args.file.clone()).ok_or_else(|| {
+        Failure::input(anyhow!(
+            "no VMI given: pass a VirtualMachineInstance YAML file (or - for stdin)"
+        ))
+    })?;
+    if vmi_path == "-" && args.host.host.as_deref() == Some("-") {
+        return Err(Failure::input(anyhow!(
+            "only one input may read stdin: the VMI and --host are both -"
+        )));
+    }
+    let text = read_input(&vmi_path).map_err(Failure::input)?;
+    let origin = if vmi_path == "-" {
+        "<stdin>".to_string()
+    } else {
+        vmi_path.clone()
+    };
+    let extra_texts: Vec<(String, String)> = args
+        .instancetype
+        .iter()
+        .map(|p| read_input(&p.display().to_string()).map(|t| (p.display().to_string(), t)))
+        .collect::<anyhow::Result<_>>()
+        .map_err(Failure::input)?;
+    let extra: Vec<Source<'_>> = extra_texts
+        .iter()
+        .map(|(o, t)| Source { origin: o, text: t })
+        .collect();
+    let mut vmi = read_vmi(
+        Source {
+            origin: &origin,
+            text: &text,
+        },
+        &extra,
+        args.name.as_deref(),
+    )
+    .map_err(vmi_error)?;
+    let cluster_config = match &args.kubevirt_config {
+        Some(path) => {
+            let origin = path.display().to_string();
+            let text = read_input(&origin).map_err(Failure::input)?;
+            cluster::read_cluster_config(Source {
+                origin: &origin,
+                text: &text,
+            })
+            .map_err(vmi_error)?
+        }
+        None => ClusterConfig::default(),
+    };
+    defaults::apply(&mut vmi, &cluster_config);
+    let causes = admission::validate(&vmi, &cluster_config);
+    if !causes.is_empty() {
+        return Err(vmi_error(VmiError::Rejected { causes }));
+    }
+    let (cpuset, source) = pod_cpuset(args).map_err(Failure::input)?;
+    let loaded = host::load(args.host.host.as_deref()).map_err(Failure::input)?;
+    let kubevirt_version = match args.kubevirt_version {
+        Version::Main => KubevirtVersion::Main,
+        Version::V19 => KubevirtVersion::V1_9OrEarlier,
+    };
+    let options = PlanOptions {
+        kubevirt_version,
+        fix_quirks: args.fix_kubevirt_quirks,
+        allow_hugepage_shortfall: args.allow_hugepage_shortfall,
+    };
+    let plan = vnuma::plan::plan(&loaded.host, &vmi, &cpuset, &options);
+    let ctx = ReportContext {
+        host_label: &loaded.label,
+        kubevirt_version,
+        cpuset_source: source,
+    };
+    let text = match (args.output, &plan.error) {
+        (PlanFormat::Xml, Some(_)) => None,
+        (PlanFormat::Xml, None) => Some(vnuma::render::libvirt::domain_xml(&plan)),
+        (PlanFormat::Json, _) => Some(report::to_json(&plan, &ctx)),
+        (PlanFormat::Yaml, _) => Some(report::to_yaml(&plan, &ctx)),
+        (PlanFormat::Table, _) => Some(report::to_table(&plan, &loaded.host, &ctx)),
+    };
+    if let Some(text) = text {
+        output::emit(&text, args.output_file.as_deref()).map_err(Failure::input)?;
+    }
+    match plan.error {
+        Some(e) => Err(Failure::cannot_run(anyhow!("{}", e.message)).context_reason(e.reason.as_str())),
+        None => Ok(()),
+    }
+}
+
+impl Failure {
+    fn context_reason(self, reason: &str) -> Self {
+        Failure {
+            code: self.code,
+            error: self
+                .error
+                .context(format!("the VM cannot run as planned ({reason})")),
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The libvirt domain XML KubeVirt's virt-launcher would define for a plan: the elements
+//! KubeVirt's converter produces for dedicated CPUs and NUMA passthrough, in the order its
+//! structs marshal (`memory`, `memoryBacking`, `os`, `devices`, `features`, `cpu`, `vcpu`,
+//! `vcpus`, `cputune`, `numatune`, `iothreads`), around a minimal device set so the whole
+//! domain is one libvirt accepts. Cpusets keep KubeVirt's comma lists (`"9,10"`), never ranges.
+
+use std::fmt::Write as _;
+
+use crate::plan::GuestPlan;
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn comma(ids: &[u32]) -> String {
+    ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// libvirt's word for a Kubernetes architecture.
+fn libvirt_arch(arch: &str) -> &str {
+    match arch {
+        "amd64" => "x86_64",
+        "arm64" => "aarch64",
+        other => other,
+    }
+}
+
+/// The domain XML.
+///
+/// ```
+/// let plan = vnuma::plan::GuestPlan { name: "vm".into(), namespace: "default".into(), ..Default::default() };
+/// assert!(vnuma::render::libvirt::domain_xml(&plan).starts_with("<domain type=\"kvm\">"));
+/// ```
+pub fn domain_xml(plan: &GuestPlan) -> String {
+    let mut x = String::new();
+    let g = &plan.guest;
+    let _ = writeln!(x, "<domain type=\"kvm\">");
+    let _ = writeln!(
+        x,
+        "  <name>{}_{}</name>",
+        escape(&plan.namespace),
+        escape(&plan.name)
+    );
+    let _ = writeln!(x, "  <memory unit=\"b\">{}</memory>", g.memory_bytes);
+    if let Some(page) = g.page_size_bytes {
+        let _ = writeln!(x, "  <memoryBacking>");
+        if plan.cells.is_empty() {
+            let _ = writeln!(x, "    <hugepages></hugepages>");
+        } else {
+            let _ = writeln!(x, "    <hugepages>");
+            for cell in &plan.cells {
+                let _ = writeln!(
+                    x,
+                    "      <page size=\"{page}\" unit=\"b\" nodeset=\"{}\"></page>",
+                    cell.id
+                );
+            }
+            let _ = writeln!(x, "    </hugepages>");
+        }
+        if plan.memfd {
+            let _ = writeln!(x, "    <source type=\"memfd\"></source>");
+        }
+        if plan.allocation_immediate {
+            let _ = writeln!(x, "    <allocation mode=\"immediate\"></allocation>");
+        }
+        if plan.nosharepages {
+            let _ = writeln!(x, "    <nosharepages></nosharepages>");
+        }
+        let _ = writeln!(x, "  </memoryBacking>");
+    }
+    let machine = if plan.architecture == "amd64" {
+        " machine=\"q35\""
+    } else {
+        ""
+    };
+    let _ = writeln!(x, "  <os>");
+    let _ = writeln!(
+        x,
+        "    <type arch=\"{}\"{machine}>hvm</type>",
+        escape(libvirt_arch(&plan.architecture))
+    );
+    let _ = writeln!(x, "  </os>");
+    let _ = writeln!(x, "  <devices>");
+    let _ = writeln!(
+        x,
+        "    <controller type=\"usb\" index=\"0\" model=\"none\"></controller>"
+    );
+    let _ = writeln!(x, "    <memballoon model=\"none\"></memballoon>");
+    let _ = writeln!(x, "  </devices>");
+    let _ = writeln!(x, "  <features>");
+    let _ = writeln!(x, "    <acpi></acpi>");
+    if plan.hint_dedicated {
+        let _ = writeln!(x, "    <kvm>");
+        let _ = writeln!(x, "      <hint-dedicated state=\"on\"></hint-dedicated>");
+        let _ = writeln!(x, "    </kvm>");
+    }
+    if plan.pmu_off {
+        let _ = writeln!(x, "    <pmu state=\"off\"></pmu>");
+    }
+    let _ = writeln!(x, "  </features>");
+
+    let sockets = if g.max_sockets != 0 {
+        g.max_sockets
+    } else {
+        g.sockets
+    };
+    let _ = writeln!(x, "  <cpu mode=\"host-model\">");
+    let _ = writeln!(
+        x,
+        "    <topology sockets=\"{sockets}\" cores=\"{}\" threads=\"{}\"></topology>",
+        g.cores, g.threads
+    );
+    if !plan.cells.is_empty() {
+        let _ = writeln!(x, "    <numa>");
+        for cell in &plan.cells {
+            let open = format!(
+                "      <cell id=\"{}\" cpus=\"{}\" memory=\"{}\" unit=\"b\">",
+                cell.id,
+                comma(&cell.vcpus),
+                cell.memory_bytes
+            );
+            match &cell.distances {
+                Some(distances) => {
+                    let _ = writeln!(x, "{open}");
+                    let siblings: String = distances
+                        .iter()
+                        .map(|(id, value)| format!("<sibling id=\"{id}\" value=\"{value}\"></sibling>"))
+                        .collect();
+                    let _ = writeln!(x, "        <distances>{siblings}</distances>");
+                    let _ = writeln!(x, "      </cell>");
+                }
+                None => {
+                    let _ = writeln!(x, "{open}</cell>");
+                }
+            }
+        }
+        let _ = writeln!(x, "    </numa>");
+    }
+    let _ = writeln!(x, "  </cpu>");
+    let total = sockets.saturating_mul(g.cores).saturating_mul(g.threads);
+    let _ = writeln!(x, "  <vcpu placement=\"static\">{total}</vcpu>");
+    if g.max_sockets != 0 {
+        let per_socket = g.cores.saturating_mul(g.threads);
+        let _ = writeln!(x, "  <vcpus>");
+        for id in 0..total {
+            let enabled = if id < g.vcpus { "yes" } else { "no" };
+            let hotpluggable = if id < per_socket { "no" } else { "yes" };
+            let _ = writeln!(
+                x,
+                "    <vcpu id=\"{id}\" enabled=\"{enabled}\" hotpluggable=\"{hotpluggable}\"></vcpu>"
+            );
+        }
+        let _ = writeln!(x, "  </vcpus>");
+    }
+    if !plan.vcpupin.is_empty() || plan.emulatorpin.is_some() || !plan.iothreadpin.is_empty() {
+        let _ = writeln!(x, "  <cputune>");
+        for (vcpu, cpu) in &plan.vcpupin {
+            let _ = writeln!(x, "    <vcpupin vcpu=\"{vcpu}\" cpuset=\"{cpu}\"></vcpupin>");
+        }
+        for (iothread, cpus) in &plan.iothreadpin {
+            let _ = writeln!(
+                x,
+                "    <iothreadpin iothread=\"{iothread}\" cpuset=\"{}\"></iothreadpin>",
+                comma(cpus)
+            );
+        }
+        if let Some(cpus) = &plan.emulatorpin {
+            let _ = writeln!(x, "    <emulatorpin cpuset=\"{}\"></emulatorpin>", comma(cpus));
+        }
+        let _ = writeln!(x, "  </cputune>");
+    }
+    if let Some(numatune) = &plan.numatune {
+        let (nodeset, memnodes) = (&numatune.nodeset, &numatune.memnodes);
+        let _ = writeln!(x, "  <numatune>");
+        let _ = writeln!(
+            x,
+            "    <memory mode=\"strict\" nodeset=\"{}\"></memory>",
+            comma(nodeset)
+        );
+        for (cell, host) in memnodes {
+            let _ = writeln!(
+                x,
+                "    <memnode cellid=\"{cell}\" mode=\"strict\" nodeset=\"{host}\"></memnode>"
+            );
+        }
+        let _ = writeln!(x, "  </numatune>");
+    }
+    if plan.iothreads > 0 {
+        let _ = writeln!(x, "  <iothreads>{}</iothreads>", plan.iothreads);
+    }
+    let _ = writeln!(x, "</domain>");
+    x
+}
