@@ -5,6 +5,7 @@
 mod host;
 mod output;
 mod plan;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +30,8 @@ enum Command {
     Topology(TopologyArgs),
     /// Plan a VMI's NUMA passthrough exactly as KubeVirt would, and check it fits the host.
     Plan(Box<plan::PlanArgs>),
+    /// Check a running VM (QMP socket or libvirt domain) against its plan.
+    Verify(verify::VerifyArgs),
 }
 
 /// Where the host comes from; shared by every command that needs one.
@@ -100,6 +103,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Topology(args) => topology(&args),
         Command::Plan(args) => plan::run(&args),
+        Command::Verify(args) => verify::run(&args),
     }
 }
 

@@ -24,6 +24,23 @@ pub(crate) enum PlanFormat {
     Json,
     /// The same document as YAML.
     Yaml,
+    /// The QEMU command line (one shell-quoted argument per line). QEMU cannot pin vCPUs on
+    /// its command line: the pinning is `-o qemu-pinning`.
+    Qemu,
+    /// The vCPU, emulator and IOThread pinning QEMU cannot express, as JSON.
+    QemuPinning,
+    /// The Cloud Hypervisor command line (one shell-quoted argument per line).
+    CloudHypervisor,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum QemuBackend {
+    /// memory-backend-memfd with hugetlb (what KubeVirt's memfd source becomes).
+    Memfd,
+    /// memory-backend-file on the hugetlbfs mount (--qemu-hugetlbfs).
+    File,
+    /// memory-backend-ram, no hugepages (syntax checks on hosts without reserved pages).
+    Ram,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -76,9 +93,26 @@ pub(crate) struct PlanArgs {
     /// Report a host node without enough free hugepages as a warning, not an error.
     #[arg(long)]
     allow_hugepage_shortfall: bool,
-    /// Output format.
+    /// Output format. `qemu` prints the QEMU command line; QEMU has no option to pin vCPUs,
+    /// so `qemu-pinning` prints that part (vCPU, emulator and IOThread CPUs) as JSON.
     #[arg(short, long, value_enum, default_value = "table")]
     output: PlanFormat,
+    /// QEMU accelerator for `-o qemu` (`kvm`, or `tcg` for software emulation).
+    #[arg(long, default_value = "kvm", value_name = "ACCEL")]
+    qemu_accel: String,
+    /// QEMU machine type for `-o qemu`.
+    #[arg(long, default_value = "q35", value_name = "TYPE")]
+    qemu_machine: String,
+    /// QEMU CPU model for `-o qemu` (default `host` with kvm, `max` with tcg).
+    #[arg(long, value_name = "MODEL")]
+    qemu_cpu: Option<String>,
+    /// QEMU memory backend for `-o qemu`.
+    #[arg(long, value_enum, default_value = "memfd")]
+    qemu_memory_backend: QemuBackend,
+    /// The hugetlbfs mount of 2 MiB pages for `--qemu-memory-backend file` (1 GiB pages: the
+    /// same path with `1G` appended).
+    #[arg(long, default_value = "/dev/hugepages", value_name = "DIR")]
+    qemu_hugetlbfs: String,
     /// Write the result to FILE (atomically: a failure never leaves a partial file).
     #[arg(long, value_name = "FILE")]
     output_file: Option<PathBuf>,
@@ -198,8 +232,40 @@ pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
         kubevirt_version,
         cpuset_source: source,
     };
+    let qemu_options = vnuma::render::qemu::QemuOptions {
+        binary: "qemu-system-x86_64".into(),
+        accel: args.qemu_accel.clone(),
+        machine: args.qemu_machine.clone(),
+        cpu: args.qemu_cpu.clone().unwrap_or_else(|| {
+            if args.qemu_accel == "tcg" {
+                "max".into()
+            } else {
+                "host".into()
+            }
+        }),
+        backend: match args.qemu_memory_backend {
+            QemuBackend::Memfd => vnuma::render::qemu::MemoryBackend::Memfd,
+            QemuBackend::File => vnuma::render::qemu::MemoryBackend::File(args.qemu_hugetlbfs.clone()),
+            QemuBackend::Ram => vnuma::render::qemu::MemoryBackend::Ram,
+        },
+    };
     let text = match (args.output, &plan.error) {
-        (PlanFormat::Xml, Some(_)) => None,
+        (
+            PlanFormat::Xml | PlanFormat::Qemu | PlanFormat::QemuPinning | PlanFormat::CloudHypervisor,
+            Some(_),
+        ) => None,
+        (PlanFormat::CloudHypervisor, None) => Some(
+            vnuma::render::cloud_hypervisor::command_line(
+                &plan,
+                &vnuma::render::cloud_hypervisor::ChOptions::default(),
+            )
+            .map_err(|e| Failure::cannot_run(anyhow!("{e}")))?,
+        ),
+        (PlanFormat::Qemu, None) => Some(
+            vnuma::render::qemu::command_line(&plan, &qemu_options)
+                .map_err(|e| Failure::input(anyhow!("{e}")))?,
+        ),
+        (PlanFormat::QemuPinning, None) => Some(vnuma::render::qemu::pinning_json(&plan)),
         (PlanFormat::Xml, None) => Some(vnuma::render::libvirt::domain_xml(&plan)),
         (PlanFormat::Json, _) => Some(report::to_json(&plan, &ctx)),
         (PlanFormat::Yaml, _) => Some(report::to_yaml(&plan, &ctx)),

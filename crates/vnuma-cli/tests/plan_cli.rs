@@ -410,3 +410,51 @@ fn a_hugepage_shortfall_exits_1_with_the_verdicts() {
         "{table}"
     );
 }
+
+#[test]
+fn hypervisor_formats() {
+    let qemu = text(
+        &vnuma(&[
+            "plan",
+            &seed(),
+            "--cpuset",
+            "7-8,23-24",
+            "-o",
+            "qemu",
+            "--qemu-accel",
+            "tcg",
+        ])
+        .stdout,
+    );
+    assert!(
+        qemu.starts_with("qemu-system-x86_64 \\\n-machine q35 \\\n-accel tcg \\\n-cpu max \\\n"),
+        "{qemu}"
+    );
+    assert!(
+        qemu.contains("-numa node,nodeid=1,cpus=2-3,memdev=ram-node1 \\\n"),
+        "{qemu}"
+    );
+    assert!(qemu.ends_with("-numa dist,src=1,dst=1,val=10\n"), "{qemu}");
+    let pinning = json(&vnuma(&[
+        "plan",
+        &seed(),
+        "--cpuset",
+        "7-8,23-24",
+        "-o",
+        "qemu-pinning",
+    ]));
+    assert_eq!(pinning["vcpus"][1], serde_json::json!({"vcpu": 1, "cpus": "23"}));
+    assert_eq!(pinning["emulator"], serde_json::Value::Null);
+    let ch = vnuma(&["plan", &seed(), "--cpuset", "7-8,23-24", "-o", "cloud-hypervisor"]);
+    assert_eq!(ch.status.code(), Some(0));
+    assert!(
+        text(&ch.stdout)
+            .contains("--cpus 'boot=4,topology=1:4:1:1,affinity=[0@[7],1@[23],2@[8],3@[24]]' \\\n")
+    );
+    // a plan that cannot run renders nothing for a hypervisor
+    let failed = vnuma(&["plan", &seed(), "--cpuset", "7", "-o", "qemu"]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(failed.stdout.is_empty());
+    let help = text(&vnuma(&["plan", "--help"]).stdout);
+    assert!(help.contains("QEMU has no option to pin vCPUs"), "{help}");
+}

@@ -16,4 +16,5 @@ pub mod plan;
 pub mod render;
 pub mod report;
 pub mod topology;
+pub mod verify;
 pub mod vmi;

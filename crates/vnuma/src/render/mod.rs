@@ -1,5 +1,11 @@
 //! Stage 5: a [`crate::plan::GuestPlan`] rendered for a hypervisor. Pure: plans in, text out.
 //!
-//! - [`libvirt`]: the domain XML, elements in KubeVirt's order (`virtwrap/api/schema.go`).
+//! - [`libvirt`]: the domain XML, elements in KubeVirt's order (`virtwrap/api/schema.go`);
+//! - [`qemu`]: the QEMU command line as libvirt would derive it, and the pinning document;
+//! - [`cloud_hypervisor`]: the Cloud Hypervisor command line, refusing what it cannot express;
+//! - [`shell`]: argument lists as shell-quoted lines.
 
+pub mod cloud_hypervisor;
 pub mod libvirt;
+pub mod qemu;
+pub mod shell;

@@ -1,0 +1,139 @@
+//! `vnuma verify` against a real QEMU (TCG, started paused with `-S`, so no guest kernel is
+//! needed): the seed's two-cell plan, mapped onto this machine (one NUMA node, two CPUs), has
+//! no mismatch after `--pin`; an altered plan is reported with the mismatch named.
+//! `.ci/run` installs qemu-system-x86; without it this test fails.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn vnuma(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vnuma"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn seed() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/seed.yaml")
+        .display()
+        .to_string()
+}
+
+/// The shell lines of `-o qemu` back into argv (the output quotes nothing for these plans).
+fn argv(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.trim_end_matches(" \\"))
+        .flat_map(|l| l.splitn(2, ' ').map(str::to_string).collect::<Vec<_>>())
+        .collect()
+}
+
+struct Qemu(Child);
+
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn verify_finds_no_mismatch_on_a_matching_vm_and_names_one_on_an_altered_plan() {
+    let cpuset = ["--cpuset", "7-8,23-24"];
+    let plan = vnuma(&["plan", &seed(), cpuset[0], cpuset[1], "-o", "json"]);
+    assert_eq!(plan.status.code(), Some(0));
+    let qemu = vnuma(&[
+        "plan",
+        &seed(),
+        cpuset[0],
+        cpuset[1],
+        "-o",
+        "qemu",
+        "--qemu-accel",
+        "tcg",
+        "--qemu-memory-backend",
+        "ram",
+    ]);
+    let mut args = argv(&String::from_utf8(qemu.stdout).unwrap());
+    // This machine has one NUMA node and two CPUs: bind every cell to node 0 and map each
+    // planned host CPU n to n mod 2, in the arguments and in the plan alike.
+    for a in &mut args {
+        if a.contains("host-nodes=") {
+            *a = a.replace("host-nodes=1", "host-nodes=0");
+        }
+    }
+    let mut doc: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    for cell in doc["cells"].as_array_mut().unwrap() {
+        cell["host_node"] = 0.into();
+    }
+    for pin in doc["vcpupin"].as_array_mut().unwrap() {
+        pin["cpu"] = (pin["cpu"].as_u64().unwrap() % 2).into();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("qmp.sock");
+    let binary = args.remove(0);
+    let child = Command::new(&binary)
+        .args(&args)
+        .args(["-S", "-nodefaults", "-display", "none", "-qmp"])
+        .arg(format!("unix:{},server=on,wait=off", sock.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("qemu-system-x86_64 (Debian package qemu-system-x86; .ci/run installs it)");
+    let _guard = Qemu(child);
+    let start = Instant::now();
+    while !sock.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "QEMU did not open its QMP socket"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let plan_file = dir.path().join("plan.json");
+    std::fs::write(&plan_file, serde_json::to_string(&doc).unwrap()).unwrap();
+    let ok = vnuma(&[
+        "verify",
+        "--plan",
+        plan_file.to_str().unwrap(),
+        "--qmp",
+        sock.to_str().unwrap(),
+        "--pin",
+    ]);
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{out}{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(
+        out,
+        "the VM matches its plan: 4 vCPUs, 2 cells, memory binding checked in numa_maps\n"
+    );
+
+    // an altered plan: vCPU 2 moved to cell 0, and cell 1 claimed for host node 1
+    doc["cells"][0]["vcpus"] = "0-2".into();
+    doc["cells"][1]["vcpus"] = "3".into();
+    doc["cells"][1]["host_node"] = 1.into();
+    std::fs::write(&plan_file, serde_json::to_string(&doc).unwrap()).unwrap();
+    let bad = vnuma(&[
+        "verify",
+        "--plan",
+        plan_file.to_str().unwrap(),
+        "--qmp",
+        sock.to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&bad.stdout);
+    assert_eq!(bad.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("mismatch: vCPU 2: QEMU puts it in guest node Some(1), the plan in cell Some(0)\n"),
+        "{out}"
+    );
+    assert!(out.contains("mismatch: cell 1: backend ram-node1 is bind to host nodes [0], the plan binds it to host node 1\n"), "{out}");
+    assert!(out.contains("mismatch: host node 1: 0 bytes of guest memory are bound there (numa_maps), the plan needs 33554432\n"), "{out}");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("3 mismatch(es) between the VM and its plan"));
+}

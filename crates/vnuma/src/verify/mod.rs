@@ -1,0 +1,235 @@
+//! Beyond KubeVirt: does a running VM match its plan? The command line gathers what QEMU and
+//! the kernel report (QMP `query-cpus-fast` and `query-memdev`, the vCPU threads' affinities,
+//! `/proc/PID/numa_maps`); this module compares that with the plan, purely, and names every
+//! mismatch.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::cpuset::CpuSet;
+
+/// The parts of a `vnuma plan -o json` document that a running VM can be checked against.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Expected {
+    /// Guest topology.
+    pub guest: ExpectedGuest,
+    /// vCPU pins.
+    pub vcpupin: Vec<ExpectedPin>,
+    /// Guest cells.
+    pub cells: Vec<ExpectedCell>,
+}
+
+/// `guest` of the plan document.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExpectedGuest {
+    /// Sockets.
+    pub sockets: u32,
+    /// Cores per socket.
+    pub cores: u32,
+    /// Threads per core.
+    pub threads: u32,
+    /// vCPUs.
+    pub vcpus: u32,
+}
+
+/// One `vcpupin` item.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExpectedPin {
+    /// vCPU.
+    pub vcpu: u32,
+    /// Host CPU.
+    pub cpu: u32,
+}
+
+/// One `cells` item.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExpectedCell {
+    /// Guest cell id.
+    pub id: u32,
+    /// Host node.
+    pub host_node: u32,
+    /// vCPUs, kernel list.
+    pub vcpus: String,
+    /// Memory in bytes.
+    pub memory_bytes: u64,
+}
+
+/// One vCPU as QEMU and the kernel report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedVcpu {
+    /// `cpu-index`.
+    pub index: u32,
+    /// `props.node-id`, when QEMU has NUMA.
+    pub node: Option<u32>,
+    /// `props.socket-id`.
+    pub socket: Option<u32>,
+    /// `props.core-id`.
+    pub core: Option<u32>,
+    /// `props.thread-id`.
+    pub thread: Option<u32>,
+    /// The host thread id.
+    pub thread_id: Option<u64>,
+    /// The host thread's CPU affinity, when read.
+    pub affinity: Option<CpuSet>,
+}
+
+/// One memory backend (`query-memdev`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedMemdev {
+    /// Object id (`ram-node0`).
+    pub id: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Host nodes it is bound to.
+    pub host_nodes: Vec<u32>,
+    /// Policy (`bind`, `default`, ...).
+    pub policy: String,
+}
+
+/// Everything observed about a running VM.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// vCPUs.
+    pub vcpus: Vec<ObservedVcpu>,
+    /// Memory backends.
+    pub memdevs: Vec<ObservedMemdev>,
+    /// Bytes of guest memory bound to each host node (`numa_maps`), when read.
+    pub bound_per_node: Option<BTreeMap<u32, u64>>,
+}
+
+/// Sums `/proc/PID/numa_maps`: for mappings under a `bind:` policy, the resident pages on
+/// each node times the mapping's page size.
+pub fn parse_numa_maps(text: &str) -> BTreeMap<u32, u64> {
+    let mut bound: BTreeMap<u32, u64> = BTreeMap::new();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let (Some(_addr), Some(policy)) = (words.next(), words.next()) else {
+            continue;
+        };
+        if !policy.starts_with("bind:") {
+            continue;
+        }
+        let words: Vec<&str> = words.collect();
+        let page_kib: u64 = words
+            .iter()
+            .find_map(|w| w.strip_prefix("kernelpagesize_kB="))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(4);
+        for word in &words {
+            let Some(rest) = word.strip_prefix('N') else {
+                continue;
+            };
+            let Some((node, pages)) = rest.split_once('=') else {
+                continue;
+            };
+            if let (Ok(node), Ok(pages)) = (node.parse::<u32>(), pages.parse::<u64>()) {
+                *bound.entry(node).or_default() += pages.saturating_mul(page_kib).saturating_mul(1024);
+            }
+        }
+    }
+    bound
+}
+
+/// Every difference between the plan and the running VM, in plain words.
+pub fn compare(expected: &Expected, observed: &Observed) -> Vec<String> {
+    let mut out = Vec::new();
+    let g = &expected.guest;
+    if observed.vcpus.len() != usize::try_from(g.vcpus).unwrap_or(usize::MAX) {
+        out.push(format!(
+            "QEMU reports {} vCPUs, the plan has {}",
+            observed.vcpus.len(),
+            g.vcpus
+        ));
+    }
+    let mut cell_of: BTreeMap<u32, u32> = BTreeMap::new();
+    for cell in &expected.cells {
+        match CpuSet::parse_list(&cell.vcpus) {
+            Ok(set) => {
+                for v in set.iter() {
+                    cell_of.insert(v.0, cell.id);
+                }
+            }
+            Err(e) => out.push(format!(
+                "plan cell {}: invalid vcpus {:?}: {e}",
+                cell.id, cell.vcpus
+            )),
+        }
+    }
+    let (threads, cores) = (g.threads.max(1), g.cores.max(1));
+    for vcpu in &observed.vcpus {
+        let i = vcpu.index;
+        let want = (i % threads, (i / threads) % cores, i / (threads * cores));
+        let got = (vcpu.thread, vcpu.core, vcpu.socket);
+        if got != (Some(want.0), Some(want.1), Some(want.2)) {
+            out.push(format!(
+                "vCPU {i}: QEMU places it at socket {:?} core {:?} thread {:?}, the plan's topology at socket {} core {} thread {}",
+                vcpu.socket, vcpu.core, vcpu.thread, want.2, want.1, want.0
+            ));
+        }
+        if vcpu.node != cell_of.get(&i).copied() {
+            out.push(format!(
+                "vCPU {i}: QEMU puts it in guest node {:?}, the plan in cell {:?}",
+                vcpu.node,
+                cell_of.get(&i)
+            ));
+        }
+        if let Some(affinity) = &vcpu.affinity
+            && let Some(pin) = expected.vcpupin.iter().find(|p| p.vcpu == i)
+        {
+            let want: CpuSet = std::iter::once(crate::ids::CpuId(pin.cpu)).collect();
+            if *affinity != want {
+                out.push(format!(
+                    "vCPU {i}: its thread {} may run on host CPUs {affinity}, the plan pins it to {}",
+                    vcpu.thread_id.map_or_else(|| "?".into(), |t| t.to_string()),
+                    pin.cpu
+                ));
+            }
+        }
+    }
+    for cell in &expected.cells {
+        let id = format!("ram-node{}", cell.id);
+        match observed.memdevs.iter().find(|m| m.id == id) {
+            None => out.push(format!("cell {}: QEMU has no memory backend {id}", cell.id)),
+            Some(m) => {
+                if m.size != cell.memory_bytes {
+                    out.push(format!(
+                        "cell {}: backend {id} has {} bytes, the plan {}",
+                        cell.id, m.size, cell.memory_bytes
+                    ));
+                }
+                if m.host_nodes != [cell.host_node] || m.policy != "bind" {
+                    out.push(format!(
+                        "cell {}: backend {id} is {} to host nodes {:?}, the plan binds it to host node {}",
+                        cell.id, m.policy, m.host_nodes, cell.host_node
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(bound) = &observed.bound_per_node {
+        let mut want: BTreeMap<u32, u64> = BTreeMap::new();
+        for cell in &expected.cells {
+            *want.entry(cell.host_node).or_default() += cell.memory_bytes;
+        }
+        for (node, bytes) in &want {
+            let got = bound.get(node).copied().unwrap_or(0);
+            if got < *bytes {
+                out.push(format!(
+                    "host node {node}: {got} bytes of guest memory are bound there (numa_maps), the plan needs {bytes}"
+                ));
+            }
+        }
+        for (node, got) in bound {
+            if !want.contains_key(node) && *got > 0 {
+                out.push(format!(
+                    "host node {node}: {got} bytes are bound there, the plan binds nothing to it"
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
