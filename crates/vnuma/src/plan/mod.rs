@@ -10,6 +10,7 @@
 //!   each one that changes the result adds a `kubevirt-quirk:*` warning.
 
 pub mod hugepages;
+pub mod invariants;
 pub mod numa;
 pub mod pinning;
 pub mod pool;
@@ -307,6 +308,16 @@ pub fn kubevirt_view(host: &HostTopology, drop_ranges: bool) -> (KvTopology, boo
 /// The plan is always returned; when the VM cannot run as planned its `error` says why and
 /// what was computed up to that point is kept.
 pub fn plan(host: &HostTopology, vmi: &Vmi, cpuset: &[u32], options: &PlanOptions) -> GuestPlan {
+    let result = plan_and_name_quirks(host, vmi, cpuset, options);
+    debug_assert!(
+        invariants::check(&result, host).is_empty(),
+        "plan invariants broken: {:?}",
+        invariants::check(&result, host)
+    );
+    result
+}
+
+fn plan_and_name_quirks(host: &HostTopology, vmi: &Vmi, cpuset: &[u32], options: &PlanOptions) -> GuestPlan {
     let quirks = Quirks::all(!options.fix_quirks);
     let (mut result, hits) = plan_with(host, vmi, cpuset, options, quirks);
     if options.fix_quirks {

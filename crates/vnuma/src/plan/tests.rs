@@ -733,3 +733,34 @@ fn unknown_cpus_warn_and_then_fail_with_kubevirts_error() {
         "could not fit 1 core(s) without crossing numa cell boundaries for individual cores"
     );
 }
+
+#[test]
+fn the_invariant_checker_catches_broken_plans() {
+    let host = dual_socket();
+    let good = run(&host, &seed(), &[7, 8, 23, 24]);
+    assert_eq!(invariants::check(&good, &host), Vec::<String>::new());
+    let mut p = good.clone();
+    p.vcpupin[1].1 = 7;
+    p.cells[1].memory_bytes -= 1;
+    p.cells[0].host_node = 1;
+    let broken = invariants::check(&p, &host);
+    assert_eq!(
+        broken,
+        vec![
+            "host CPU 7 pinned to two vCPUs".to_string(),
+            "vCPU 0 of cell 0 runs on host node Some(0), not 1".to_string(),
+            "vCPU 1 of cell 0 runs on host node Some(0), not 1".to_string(),
+            "cells hold 67108863 bytes, the guest 67108864".to_string(),
+            "cell 1 memory 33554431 is not a whole number of 2097152-byte pages".to_string(),
+            "memnodes [(0, 0), (1, 1)] disagree with the cells [(0, 1), (1, 1)]".to_string(),
+            "numatune nodeset [0, 1] is not the cells' host nodes {1}".to_string(),
+        ]
+    );
+    let mut p = good;
+    p.vcpupin.push((4, 99));
+    assert!(
+        invariants::check(&p, &host)
+            .iter()
+            .any(|b| b == "vCPU 4 pinned to CPU 99, outside the pod cpuset")
+    );
+}
