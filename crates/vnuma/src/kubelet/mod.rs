@@ -5,4 +5,5 @@
 //! - [`topology`]: the kubelet's view of the host (`CPUTopology`) and the NUMA bitmask and
 //!   topology hints every manager speaks.
 
+pub mod config;
 pub mod topology;

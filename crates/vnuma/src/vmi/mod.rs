@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod defaults;
 pub mod input;
 pub mod instancetype;
+pub mod pod;
 pub mod quantity;
 pub mod wire;
 

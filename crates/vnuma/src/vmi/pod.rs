@@ -1,0 +1,229 @@
+//! The virt-launcher pod's compute-container resources, as KubeVirt's virt-controller renders
+//! them (`template.go`, `renderresources.go`, the KVM backend's memory overhead; behaviour
+//! reference `kubevirt-numa.md` §3). This is what the kubelet's CPU, Memory and Topology
+//! Managers see.
+
+use std::collections::BTreeMap;
+
+use crate::vmi::{ClusterConfig, EVEN_PARITY_ANNOTATION, Quantity, Vmi};
+
+const MI: i64 = 1 << 20;
+
+/// Requests and limits of the compute container, in base units: `cpu` in millicores, memory,
+/// hugepages and ephemeral storage in bytes, device-plugin resources as counts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PodResources {
+    /// Requests by resource name.
+    pub requests: BTreeMap<String, i64>,
+    /// Limits by resource name.
+    pub limits: BTreeMap<String, i64>,
+}
+
+/// The pod's QoS class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QosClass {
+    /// Requests equal limits for cpu and memory.
+    Guaranteed,
+    /// Some request.
+    Burstable,
+    /// Nothing requested.
+    BestEffort,
+}
+
+impl QosClass {
+    /// Kubernetes' word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QosClass::Guaranteed => "Guaranteed",
+            QosClass::Burstable => "Burstable",
+            QosClass::BestEffort => "BestEffort",
+        }
+    }
+}
+
+impl PodResources {
+    /// The QoS class of a pod whose only container is this one.
+    pub fn qos(&self) -> QosClass {
+        let cpu_mem = ["cpu", "memory"];
+        if cpu_mem.iter().all(|r| {
+            self.limits
+                .get(*r)
+                .is_some_and(|l| Some(l) == self.requests.get(*r).or(Some(l)))
+        }) {
+            return QosClass::Guaranteed;
+        }
+        if self.requests.values().any(|v| *v > 0) || self.limits.values().any(|v| *v > 0) {
+            QosClass::Burstable
+        } else {
+            QosClass::BestEffort
+        }
+    }
+
+    /// Exclusive CPUs the static CPU Manager would give: the cpu request when the pod is
+    /// Guaranteed and it is a whole number.
+    pub fn exclusive_cpus(&self) -> Option<u64> {
+        let cpu = *self.requests.get("cpu")?;
+        (self.qos() == QosClass::Guaranteed && cpu > 0 && cpu % 1000 == 0)
+            .then(|| u64::try_from(cpu / 1000).ok())
+            .flatten()
+    }
+}
+
+fn bytes(q: Option<&Quantity>) -> i64 {
+    q.map_or(0, Quantity::value)
+}
+
+/// KubeVirt's memory overhead for the KVM backend (`GetMemoryOverhead`), in bytes.
+pub fn memory_overhead(vmi: &Vmi, cluster: &ClusterConfig) -> i64 {
+    let request = vmi
+        .resources
+        .requests_memory
+        .as_ref()
+        .or(vmi.memory.guest.as_ref());
+    // page tables: the request in whole kB (rounded up), / 512
+    let kb = bytes(request).saturating_add(999) / 1000;
+    let mut overhead = kb.saturating_mul(1000) / 512;
+    overhead += (25 + 100 + 25 + 40 + 50) * MI; // launcher monitor, launcher, virtlogd, virtqemud, qemu
+    let vcpus = match i64::from(vmi.vcpus()) {
+        0 => vmi
+            .resources
+            .limits_cpu
+            .as_ref()
+            .or(vmi.resources.requests_cpu.as_ref())
+            .map_or(1, |q| q.value().max(1)),
+        n => n,
+    };
+    overhead += vcpus * 8 * MI;
+    overhead += 8 * MI; // the IOThread
+    if vmi.autoattach_graphics_device != Some(false) {
+        overhead += 32 * MI;
+    }
+    if vmi.architecture.as_deref() == Some("arm64") {
+        overhead += 128 * MI;
+    }
+    let guaranteed_ask = vmi.resources.requests_cpu.is_some()
+        && vmi.resources.requests_cpu == vmi.resources.limits_cpu
+        && vmi.resources.requests_memory.is_some()
+        && vmi.resources.requests_memory == vmi.resources.limits_memory;
+    if vmi.cpu.dedicated || guaranteed_ask {
+        overhead += 100 * MI;
+    }
+    // additionalGuestMemoryOverheadRatio multiplies the whole overhead (exactly, in milli)
+    if let Some(milli) = cluster
+        .memory_overhead_ratio
+        .as_deref()
+        .and_then(|r| Quantity::parse(r.trim()).ok())
+        .map(|q| q.milli_value())
+        .filter(|&m| m >= 0)
+    {
+        overhead = i64::try_from((i128::from(overhead) * i128::from(milli) + 999) / 1000).unwrap_or(i64::MAX);
+    }
+    overhead
+}
+
+/// The compute container's resources. With `fix_parity` the emulator's parity uses what the
+/// launcher will pin (vCPUs + supplemental IOThreads); KubeVirt's renderer counts the
+/// supplemental IOThreads twice (quirk §7.11), which can leave the pod one CPU short.
+pub fn render(vmi: &Vmi, cluster: &ClusterConfig, fix_parity: bool) -> PodResources {
+    let mut r = PodResources::default();
+    let set = |m: &mut BTreeMap<String, i64>, k: &str, v: Option<&Quantity>, milli: bool| {
+        if let Some(q) = v {
+            m.insert(k.to_string(), if milli { q.milli_value() } else { q.value() });
+        }
+    };
+    set(&mut r.requests, "cpu", vmi.resources.requests_cpu.as_ref(), true);
+    set(&mut r.limits, "cpu", vmi.resources.limits_cpu.as_ref(), true);
+    set(
+        &mut r.requests,
+        "memory",
+        vmi.resources.requests_memory.as_ref(),
+        false,
+    );
+    set(
+        &mut r.limits,
+        "memory",
+        vmi.resources.limits_memory.as_ref(),
+        false,
+    );
+
+    // base options
+    *r.requests.entry("ephemeral-storage".into()).or_default() += 50_000_000;
+    if let Some(l) = r.limits.get_mut("ephemeral-storage") {
+        *l += 50_000_000;
+    }
+    r.limits.insert("devices.kubevirt.io/kvm".into(), 1);
+
+    // WithMemoryRequests
+    if !r.requests.contains_key("memory") {
+        let from = r
+            .limits
+            .get("memory")
+            .copied()
+            .or_else(|| vmi.memory.guest.as_ref().map(Quantity::value))
+            .or_else(|| {
+                vmi.memory
+                    .hugepages
+                    .as_deref()
+                    .and_then(|p| Quantity::parse(p).ok())
+                    .map(|q| q.value())
+            });
+        if let Some(v) = from {
+            r.requests.insert("memory".into(), v);
+        }
+    }
+
+    let io = if vmi.io_threads_policy.as_deref() == Some("supplementalPool") {
+        vmi.supplemental_pool_thread_count.unwrap_or(0)
+    } else {
+        0
+    };
+    if vmi.cpu.dedicated {
+        let v = i64::from(vmi.vcpus());
+        if v != 0 {
+            let cpus = (v + io) * 1000;
+            r.requests.insert("cpu".into(), cpus);
+            r.limits.insert("cpu".into(), cpus);
+        } else {
+            for m in [&mut r.requests, &mut r.limits] {
+                *m.entry("cpu".into()).or_default() += io * 1000;
+            }
+        }
+        if vmi.cpu.isolate_emulator_thread {
+            let limit = r.limits.get("cpu").copied().unwrap_or(0) / 1000;
+            let additional = if fix_parity { 0 } else { io };
+            let even = vmi.annotations.contains_key(EVEN_PARITY_ANNOTATION) && (limit + additional) % 2 == 0;
+            let extra = if even { 2000 } else { 1000 };
+            for m in [&mut r.requests, &mut r.limits] {
+                *m.entry("cpu".into()).or_default() += extra;
+            }
+        }
+        if let Some(req) = r.requests.get("memory").copied() {
+            r.limits.insert("memory".into(), req);
+        }
+    }
+
+    let overhead = memory_overhead(vmi, cluster);
+    if let Some(page) = &vmi.memory.hugepages {
+        let request = r.requests.get("memory").copied().unwrap_or(0);
+        let guest = vmi.memory.guest.as_ref().map_or(request, Quantity::value);
+        let huge = request.min(guest);
+        let name = format!("hugepages-{page}");
+        r.requests.insert(name.clone(), huge);
+        r.limits.insert(name, huge);
+        r.requests
+            .insert("memory".into(), overhead + (request - guest).max(0));
+        if let Some(limit) = r.limits.get("memory").copied() {
+            r.limits
+                .insert("memory".into(), overhead + (limit - guest).max(0));
+        }
+    } else {
+        *r.requests.entry("memory".into()).or_default() += overhead;
+        if let Some(l) = r.limits.get_mut("memory") {
+            *l += overhead;
+        }
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests;
