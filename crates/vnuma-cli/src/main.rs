@@ -5,7 +5,9 @@
 mod host;
 mod output;
 mod plan;
+mod pod;
 mod verify;
+mod vmi_args;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +32,8 @@ enum Command {
     Topology(TopologyArgs),
     /// Plan a VMI's NUMA passthrough exactly as KubeVirt would, and check it fits the host.
     Plan(Box<plan::PlanArgs>),
+    /// The virt-launcher pod's compute-container resources (what the kubelet sees).
+    Pod(pod::PodArgs),
     /// Check a running VM (QMP socket or libvirt domain) against its plan.
     Verify(verify::VerifyArgs),
 }
@@ -104,6 +108,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Topology(args) => topology(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::Pod(args) => pod::run(&args),
     }
 }
 

@@ -8,11 +8,10 @@ use clap::ValueEnum;
 use vnuma::cpuset::CpuSet;
 use vnuma::plan::{CpusetSource, KubevirtVersion, PlanOptions};
 use vnuma::report::plan::{self as report, Context as ReportContext};
-use vnuma::vmi::input::{Source, read_vmi};
-use vnuma::vmi::{ClusterConfig, VmiError, admission, cluster, defaults};
 
 use crate::host::{self, read_input};
-use crate::{Failure, HostArgs, output};
+use crate::vmi_args::VmiArgs;
+use crate::{Failure, HostArgs, output, vmi_args};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum PlanFormat {
@@ -60,21 +59,8 @@ IOThreads, NUMA mapping or a hugepage shortfall; json/yaml still print the plan 
 2 unusable input (bad YAML, wrong types, bad quantities or cpulists, a VMI KubeVirt's admission rejects)."
 )]
 pub(crate) struct PlanArgs {
-    /// The VirtualMachineInstance or VirtualMachine YAML (`-` reads stdin).
-    #[arg(value_name = "VMI")]
-    vmi: Option<String>,
-    /// The VMI file, kubectl style (same as the positional argument).
-    #[arg(short = 'f', long = "filename", value_name = "FILE", conflicts_with = "vmi")]
-    file: Option<String>,
-    /// Which VMI or VM to plan when the input holds several.
-    #[arg(long)]
-    name: Option<String>,
-    /// An instancetype or preference a VirtualMachine references (repeatable).
-    #[arg(long, value_name = "FILE")]
-    instancetype: Vec<PathBuf>,
-    /// A KubeVirt CR with cluster-wide settings (feature gates, hotplug, default architecture).
-    #[arg(long, value_name = "FILE")]
-    kubevirt_config: Option<PathBuf>,
+    #[command(flatten)]
+    input: VmiArgs,
     #[command(flatten)]
     host: HostArgs,
     /// The pod's exclusive CPUs, kernel list syntax (`7-8,23-24`).
@@ -147,74 +133,8 @@ fn pod_cpuset(args: &PlanArgs) -> anyhow::Result<(Vec<u32>, CpusetSource)> {
     )
 }
 
-fn vmi_error(error: VmiError) -> Failure {
-    if let VmiError::Rejected { causes } = &error {
-        let lines: Vec<String> = causes
-            .iter()
-            .map(|c| format!("{}: {}", c.field, c.message))
-            .collect();
-        return Failure::input(anyhow!(
-            "KubeVirt's admission would reject this VMI ({} cause(s)):\n  {}",
-            lines.len(),
-            lines.join("\n  ")
-        ));
-    }
-    Failure::input(error)
-}
-
 pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
-    let vmi_path = args.vmi.clone().or_else(|| args.file.clone()).ok_or_else(|| {
-        Failure::input(anyhow!(
-            "no VMI given: pass a VirtualMachineInstance YAML file (or - for stdin)"
-        ))
-    })?;
-    if vmi_path == "-" && args.host.host.as_deref() == Some("-") {
-        return Err(Failure::input(anyhow!(
-            "only one input may read stdin: the VMI and --host are both -"
-        )));
-    }
-    let text = read_input(&vmi_path).map_err(Failure::input)?;
-    let origin = if vmi_path == "-" {
-        "<stdin>".to_string()
-    } else {
-        vmi_path.clone()
-    };
-    let extra_texts: Vec<(String, String)> = args
-        .instancetype
-        .iter()
-        .map(|p| read_input(&p.display().to_string()).map(|t| (p.display().to_string(), t)))
-        .collect::<anyhow::Result<_>>()
-        .map_err(Failure::input)?;
-    let extra: Vec<Source<'_>> = extra_texts
-        .iter()
-        .map(|(o, t)| Source { origin: o, text: t })
-        .collect();
-    let mut vmi = read_vmi(
-        Source {
-            origin: &origin,
-            text: &text,
-        },
-        &extra,
-        args.name.as_deref(),
-    )
-    .map_err(vmi_error)?;
-    let cluster_config = match &args.kubevirt_config {
-        Some(path) => {
-            let origin = path.display().to_string();
-            let text = read_input(&origin).map_err(Failure::input)?;
-            cluster::read_cluster_config(Source {
-                origin: &origin,
-                text: &text,
-            })
-            .map_err(vmi_error)?
-        }
-        None => ClusterConfig::default(),
-    };
-    defaults::apply(&mut vmi, &cluster_config);
-    let causes = admission::validate(&vmi, &cluster_config);
-    if !causes.is_empty() {
-        return Err(vmi_error(VmiError::Rejected { causes }));
-    }
+    let (vmi, _cluster) = vmi_args::load(&args.input, args.host.host.as_deref())?;
     let (cpuset, source) = pod_cpuset(args).map_err(Failure::input)?;
     let loaded = host::load(args.host.host.as_deref()).map_err(Failure::input)?;
     let kubevirt_version = match args.kubevirt_version {

@@ -458,3 +458,22 @@ fn hypervisor_formats() {
     let help = text(&vnuma(&["plan", "--help"]).stdout);
     assert!(help.contains("QEMU has no option to pin vCPUs"), "{help}");
 }
+
+#[test]
+fn the_seed_pod_resources() {
+    let out = vnuma(&["pod", &seed(), "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc = json(&out);
+    assert_eq!(doc["requests"]["cpu"], "4");
+    assert_eq!(doc["limits"]["hugepages-2Mi"], "64Mi");
+    assert_eq!(doc["requests"]["ephemeral-storage"], "50M");
+    assert_eq!(doc["memory_bytes"], 432_144_384);
+    assert_eq!(doc["qos_class"], "Guaranteed");
+    let table = text(&vnuma(&["pod", &seed()]).stdout);
+    assert!(
+        table.starts_with(
+            "virt-launcher pod of default/numavm, container compute: QoS Guaranteed, 4 exclusive CPUs"
+        ),
+        "{table}"
+    );
+}

@@ -5,6 +5,7 @@
 //! added or renamed for the contract without touching the pipeline.
 
 pub mod plan;
+pub mod pod;
 pub mod topology;
 
 /// A page size the way Kubernetes and KubeVirt name it: `2Mi`, `1Gi`, `64Ki`.

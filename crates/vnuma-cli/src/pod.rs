@@ -1,0 +1,47 @@
+//! `vnuma pod`: the virt-launcher pod's compute-container resources for a VMI.
+
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+use vnuma::report::pod as report;
+
+use crate::vmi_args::{self, VmiArgs};
+use crate::{Failure, output};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum PodFormat {
+    /// A view for people.
+    Table,
+    /// JSON.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+/// Arguments of `vnuma pod`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PodArgs {
+    #[command(flatten)]
+    input: VmiArgs,
+    /// Count the emulator's parity as the launcher does (KubeVirt's renderer can leave the pod
+    /// one CPU short with supplemental IOThreads and the even-parity annotation).
+    #[arg(long)]
+    fix_kubevirt_quirks: bool,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    output: PodFormat,
+    /// Write the result to FILE (atomically).
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: &PodArgs) -> Result<(), Failure> {
+    let (vmi, cluster) = vmi_args::load(&args.input, None)?;
+    let resources = vnuma::vmi::pod::render(&vmi, &cluster, args.fix_kubevirt_quirks);
+    let text = match args.output {
+        PodFormat::Table => report::to_table(&vmi.namespace, &vmi.name, &resources),
+        PodFormat::Json => report::to_json(&vmi.namespace, &vmi.name, &resources),
+        PodFormat::Yaml => report::to_yaml(&vmi.namespace, &vmi.name, &resources),
+    };
+    output::emit(&text, args.output_file.as_deref()).map_err(Failure::input)
+}
