@@ -103,7 +103,12 @@ impl CpuTopology {
 
     /// The NUMA node ids present.
     pub fn numa_nodes(&self) -> Vec<u32> {
-        self.details.values().map(|c| c.numa).collect::<BTreeSet<_>>().into_iter().collect()
+        self.details
+            .values()
+            .map(|c| c.numa)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
     }
 }
 
@@ -202,19 +207,53 @@ mod tests {
         let m = |ids: &[u32]| NodeMask::of(ids).unwrap_or_default();
         assert_eq!(NodeMask::of(&[64]), Err(BitRangeError));
         assert_eq!(BitRangeError.to_string(), "bit number must be in range 0-63");
-        assert!(!m(&[0, 3]).is_narrower_than(m(&[1, 2])), "{{0,3}}=9 is not narrower than {{1,2}}=6");
+        assert!(
+            !m(&[0, 3]).is_narrower_than(m(&[1, 2])),
+            "{{0,3}}=9 is not narrower than {{1,2}}=6"
+        );
         assert!(m(&[1, 2]).is_narrower_than(m(&[0, 3])));
         assert!(m(&[5]).is_narrower_than(m(&[0, 1])));
-        let all: Vec<Vec<u32>> = NodeMask::iterate(&[2, 0, 1]).into_iter().map(NodeMask::nodes).collect();
-        assert_eq!(all, vec![vec![0], vec![1], vec![2], vec![0, 1], vec![0, 2], vec![1, 2], vec![0, 1, 2]]);
+        let all: Vec<Vec<u32>> = NodeMask::iterate(&[2, 0, 1])
+            .into_iter()
+            .map(NodeMask::nodes)
+            .collect();
+        assert_eq!(
+            all,
+            vec![
+                vec![0],
+                vec![1],
+                vec![2],
+                vec![0, 1],
+                vec![0, 2],
+                vec![1, 2],
+                vec![0, 1, 2]
+            ]
+        );
     }
 
     #[test]
     fn discovery_from_the_built_in_host() {
         let host = crate::topology::examples::example("dual-socket").unwrap_or_else(|e| panic!("{e}"));
         let t = CpuTopology::from_host(&host);
-        assert_eq!((t.num_cpus, t.num_cores, t.num_sockets, t.num_numa_nodes, t.num_uncore_cache), (32, 16, 2, 2, 2));
-        assert_eq!(t.details[&17], CpuInfo { numa: 0, socket: 0, core: 1, uncore: 0 });
+        assert_eq!(
+            (
+                t.num_cpus,
+                t.num_cores,
+                t.num_sockets,
+                t.num_numa_nodes,
+                t.num_uncore_cache
+            ),
+            (32, 16, 2, 2, 2)
+        );
+        assert_eq!(
+            t.details[&17],
+            CpuInfo {
+                numa: 0,
+                socket: 0,
+                core: 1,
+                uncore: 0
+            }
+        );
         assert_eq!(t.cpus_per_core(), 2);
     }
 }
