@@ -1,7 +1,9 @@
-//! `vnuma verify` against a real QEMU (TCG, started paused with `-S`, so no guest kernel is
-//! needed): the seed's two-cell plan, mapped onto this machine (one NUMA node, two CPUs), has
-//! no mismatch after `--pin`; an altered plan is reported with the mismatch named.
-//! `.ci/run` installs qemu-system-x86; without it this test fails.
+//! `vnuma verify` against a booted guest: the seed (memory raised to 512Mi) is planned with
+//! its two cells, QEMU (TCG) boots a Debian kernel with the busybox initramfs of
+//! `tests/guest/` from the rendered arguments (`-no-shutdown` keeps it inspectable after the
+//! guest's report), and the plan, mapped onto this machine (one NUMA node, two CPUs), has no
+//! mismatch after `--pin`; an altered plan is reported with every mismatch named.
+//! `.ci/run` installs qemu-system-x86 and busybox-static; without them this test fails.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -16,11 +18,28 @@ fn vnuma(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn seed() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/seed.yaml")
-        .display()
-        .to_string()
+/// The seed with 512Mi: two cells of 256 MiB a booting guest can resolve.
+fn seed(dir: &Path) -> String {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed.yaml"))
+            .unwrap();
+    let path = dir.join("seed-512.yaml");
+    std::fs::write(&path, text.replace("memory: 64Mi", "memory: 512Mi")).unwrap();
+    path.display().to_string()
+}
+
+/// Runs a `tests/guest/` script and returns the path it prints.
+fn guest_file(script: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/guest")
+        .join(script);
+    let out = Command::new("bash").arg(&path).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// The shell lines of `-o qemu` back into argv (the output quotes nothing for these plans).
@@ -42,12 +61,16 @@ impl Drop for Qemu {
 
 #[test]
 fn verify_finds_no_mismatch_on_a_matching_vm_and_names_one_on_an_altered_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed(dir.path());
+    let seed = seed.as_str();
+    let (kernel, initrd) = (guest_file("fetch-kernel.sh"), guest_file("build-initrd.sh"));
     let cpuset = ["--cpuset", "7-8,23-24"];
-    let plan = vnuma(&["plan", &seed(), cpuset[0], cpuset[1], "-o", "json"]);
+    let plan = vnuma(&["plan", seed, cpuset[0], cpuset[1], "-o", "json"]);
     assert_eq!(plan.status.code(), Some(0));
     let qemu = vnuma(&[
         "plan",
-        &seed(),
+        seed,
         cpuset[0],
         cpuset[1],
         "-o",
@@ -72,12 +95,22 @@ fn verify_finds_no_mismatch_on_a_matching_vm_and_names_one_on_an_altered_plan() 
     for pin in doc["vcpupin"].as_array_mut().unwrap() {
         pin["cpu"] = (pin["cpu"].as_u64().unwrap() % 2).into();
     }
-    let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("qmp.sock");
+    let console = dir.path().join("console.log");
     let binary = args.remove(0);
     let child = Command::new(&binary)
         .args(&args)
-        .args(["-S", "-nodefaults", "-display", "none", "-qmp"])
+        .args([
+            "-kernel",
+            &kernel,
+            "-initrd",
+            &initrd,
+            "-append",
+            "console=ttyS0 panic=-1 quiet",
+        ])
+        .args(["-no-shutdown", "-nodefaults", "-display", "none", "-serial"])
+        .arg(format!("file:{}", console.display()))
+        .arg("-qmp")
         .arg(format!("unix:{},server=on,wait=off", sock.display()))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -115,6 +148,8 @@ fn verify_finds_no_mismatch_on_a_matching_vm_and_names_one_on_an_altered_plan() 
         "the VM matches its plan: 4 vCPUs, 2 cells, memory binding checked in numa_maps\n"
     );
 
+    let plan_bytes = 268_435_456;
+
     // an altered plan: vCPU 2 moved to cell 0, and cell 1 claimed for host node 1
     doc["cells"][0]["vcpus"] = "0-2".into();
     doc["cells"][1]["vcpus"] = "3".into();
@@ -134,6 +169,11 @@ fn verify_finds_no_mismatch_on_a_matching_vm_and_names_one_on_an_altered_plan() 
         "{out}"
     );
     assert!(out.contains("mismatch: cell 1: backend ram-node1 is bind to host nodes [0], the plan binds it to host node 1\n"), "{out}");
-    assert!(out.contains("mismatch: host node 1: 0 bytes of guest memory are bound there (numa_maps), the plan needs 33554432\n"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "mismatch: host node 1: 0 bytes of guest memory are bound there (numa_maps), the plan needs {plan_bytes}\n"
+        )),
+        "{out}"
+    );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("3 mismatch(es) between the VM and its plan"));
 }
