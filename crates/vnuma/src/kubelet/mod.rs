@@ -6,4 +6,10 @@
 //!   topology hints every manager speaks.
 
 pub mod config;
+pub mod cpu_assignment;
+pub mod cpu_manager;
+#[cfg(test)]
+pub mod fixtures;
+pub mod memory_manager;
 pub mod topology;
+pub mod topology_manager;
