@@ -11,6 +11,10 @@ use crate::vmi::input::{Source, documents, typed};
 use crate::vmi::wire::QuantityText;
 use crate::vmi::{Quantity, VmiError};
 
+/// Feature gates the kubelet (1.33–1.36) turns on by default that change what the simulation
+/// accepts.
+pub const DEFAULT_GATES: [&str; 2] = ["CPUManagerPolicyBetaOptions", "TopologyManagerPolicyBetaOptions"];
+
 /// The settings the simulation needs, kubelet defaults applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KubeletConfig {
@@ -20,8 +24,9 @@ pub struct KubeletConfig {
     pub cpu_manager_policy_options: BTreeMap<String, String>,
     /// `reservedSystemCPUs` (empty: none given).
     pub reserved_system_cpus: CpuSet,
-    /// `kubeReserved.cpu + systemReserved.cpu` in millicores.
-    pub reserved_cpu_millis: i64,
+    /// `kubeReserved.cpu + systemReserved.cpu` in millicores; `None` when neither names cpu
+    /// (the kubelet then cannot determine the reservation).
+    pub reserved_cpu_millis: Option<i64>,
     /// `topologyManagerPolicy` (`none` by default).
     pub topology_manager_policy: String,
     /// `topologyManagerScope` (`container` by default).
@@ -32,7 +37,8 @@ pub struct KubeletConfig {
     pub memory_manager_policy: String,
     /// `reservedMemory`: node → resource → bytes.
     pub reserved_memory: BTreeMap<u32, BTreeMap<String, u64>>,
-    /// Feature gates that are on.
+    /// Feature gates that are on: the kubelet's defaults (the Beta options gates) with the
+    /// configuration's `featureGates` applied, `false` turning a default off.
     pub feature_gates: BTreeSet<String>,
     /// Whether the defaults of `vnuma allocate` without a configuration were assumed.
     pub assumed: bool,
@@ -44,7 +50,7 @@ impl KubeletConfig {
     pub fn assumed_defaults() -> Self {
         KubeletConfig {
             cpu_manager_policy: "static".into(),
-            reserved_cpu_millis: 1000,
+            reserved_cpu_millis: Some(1000),
             assumed: true,
             ..Self::kubelet_defaults()
         }
@@ -56,13 +62,13 @@ impl KubeletConfig {
             cpu_manager_policy: "none".into(),
             cpu_manager_policy_options: BTreeMap::new(),
             reserved_system_cpus: CpuSet::new(),
-            reserved_cpu_millis: 0,
+            reserved_cpu_millis: None,
             topology_manager_policy: "none".into(),
             topology_manager_scope: "container".into(),
             topology_manager_policy_options: BTreeMap::new(),
             memory_manager_policy: "None".into(),
             reserved_memory: BTreeMap::new(),
-            feature_gates: BTreeSet::new(),
+            feature_gates: DEFAULT_GATES.iter().map(ToString::to_string).collect(),
             assumed: false,
         }
     }
@@ -143,13 +149,13 @@ pub fn read_kubelet_config(source: Source<'_>) -> Result<KubeletConfig, VmiError
                     message: "must be greater than or equal to 0".into(),
                 });
             }
-            config.reserved_cpu_millis += q.milli_value();
+            *config.reserved_cpu_millis.get_or_insert(0) += q.milli_value();
         }
     }
     if !config.reserved_system_cpus.is_empty() {
         // the kubelet derives the reserved quantity from an explicit list
         config.reserved_cpu_millis =
-            i64::try_from(config.reserved_system_cpus.len()).unwrap_or(i64::MAX) * 1000;
+            Some(i64::try_from(config.reserved_system_cpus.len()).unwrap_or(i64::MAX) * 1000);
     }
     if let Some(p) = wire.topology_manager_policy {
         config.topology_manager_policy = p;
@@ -179,13 +185,13 @@ pub fn read_kubelet_config(source: Source<'_>) -> Result<KubeletConfig, VmiError
                 .or_default() += bytes;
         }
     }
-    config.feature_gates = wire
-        .feature_gates
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(_, on)| *on)
-        .map(|(g, _)| g)
-        .collect();
+    for (gate, on) in wire.feature_gates.unwrap_or_default() {
+        if on {
+            config.feature_gates.insert(gate);
+        } else {
+            config.feature_gates.remove(&gate);
+        }
+    }
     Ok(config)
 }
 
@@ -240,7 +246,7 @@ topologyManagerPolicy: single-numa-node
 reservedMemory:
   - numaNode: 0
     limits: {memory: 1100Mi}
-featureGates: {CPUManagerPolicyAlphaOptions: true, SomethingOff: false}
+featureGates: {CPUManagerPolicyAlphaOptions: true, CPUManagerPolicyBetaOptions: false}
 ";
         let c = read_kubelet_config(Source {
             origin: "kubelet.yaml",
@@ -248,14 +254,15 @@ featureGates: {CPUManagerPolicyAlphaOptions: true, SomethingOff: false}
         })
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.cpu_manager_policy, "static");
-        assert_eq!(c.reserved_cpu_millis, 1500);
+        assert_eq!(c.reserved_cpu_millis, Some(1500));
         assert_eq!(c.topology_manager_policy, "single-numa-node");
         assert_eq!(c.topology_manager_scope, "container");
         assert_eq!(c.memory_manager_policy, "None");
         assert_eq!(c.reserved_memory[&0]["memory"], 1100 << 20);
         assert_eq!(
             c.feature_gates.iter().collect::<Vec<_>>(),
-            vec!["CPUManagerPolicyAlphaOptions"]
+            vec!["CPUManagerPolicyAlphaOptions", "TopologyManagerPolicyBetaOptions"],
+            "a default gate set to false is off"
         );
         let empty = read_kubelet_config(Source {
             origin: "k.yaml",
@@ -263,6 +270,7 @@ featureGates: {CPUManagerPolicyAlphaOptions: true, SomethingOff: false}
         })
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(empty.cpu_manager_policy, "none", "the kubelet's default");
+        assert_eq!(empty.reserved_cpu_millis, None);
         let bad = read_kubelet_config(Source {
             origin: "k.yaml",
             text: "kind: KubeletConfiguration\nkubeReserved: {cpu: 1x}\n",
