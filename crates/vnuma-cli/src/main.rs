@@ -2,7 +2,9 @@
 //! library, print. Exit codes follow `cli-contract.md`: 0 success, 1 a valid input whose VM
 //! cannot run as planned, 2 an input that cannot be used (including usage errors).
 
+mod allocate;
 mod host;
+mod kubelet_args;
 mod output;
 mod plan;
 mod pod;
@@ -32,6 +34,9 @@ enum Command {
     Topology(TopologyArgs),
     /// Plan a VMI's NUMA passthrough exactly as KubeVirt would, and check it fits the host.
     Plan(Box<plan::PlanArgs>),
+    /// Predict what the kubelet allocates to one Guaranteed container (CPU, Topology and
+    /// Memory Managers).
+    Allocate(Box<allocate::AllocateArgs>),
     /// The virt-launcher pod's compute-container resources (what the kubelet sees).
     Pod(pod::PodArgs),
     /// Check a running VM (QMP socket or libvirt domain) against its plan.
@@ -109,6 +114,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Plan(args) => plan::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Pod(args) => pod::run(&args),
+        Command::Allocate(args) => allocate::run(&args),
     }
 }
 

@@ -10,8 +10,14 @@ use vnuma::plan::{CpusetSource, KubevirtVersion, PlanOptions};
 use vnuma::report::plan::{self as report, Context as ReportContext};
 
 use crate::host::{self, read_input};
+use crate::kubelet_args::{self, KubeletArgs};
 use crate::vmi_args::VmiArgs;
 use crate::{Failure, HostArgs, output, vmi_args};
+use vnuma::kubelet::allocate::{Existing, Request, allocate};
+use vnuma::kubelet::config::KubeletConfig;
+use vnuma::plan::GuestPlan;
+use vnuma::topology::HostTopology;
+use vnuma::vmi::{ClusterConfig, Vmi};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum PlanFormat {
@@ -62,6 +68,8 @@ pub(crate) struct PlanArgs {
     #[command(flatten)]
     input: VmiArgs,
     #[command(flatten)]
+    kubelet: KubeletArgs,
+    #[command(flatten)]
     host: HostArgs,
     /// The pod's exclusive CPUs, kernel list syntax (`7-8,23-24`).
     #[arg(long, value_name = "LIST", conflicts_with = "cgroup")]
@@ -104,7 +112,9 @@ pub(crate) struct PlanArgs {
     output_file: Option<PathBuf>,
 }
 
-fn pod_cpuset(args: &PlanArgs) -> anyhow::Result<(Vec<u32>, CpusetSource)> {
+/// The pod cpuset from `--cpuset` or `--cgroup`; `None` when neither is given (then the
+/// kubelet's allocation is predicted).
+fn pod_cpuset(args: &PlanArgs) -> anyhow::Result<Option<(Vec<u32>, CpusetSource)>> {
     let parse = |text: &str, origin: &str| -> anyhow::Result<Vec<u32>> {
         let first = text.lines().next().unwrap_or("");
         CpuSet::parse_list_ordered(first)
@@ -112,14 +122,17 @@ fn pod_cpuset(args: &PlanArgs) -> anyhow::Result<(Vec<u32>, CpusetSource)> {
             .map_err(|e| anyhow!("{origin}: invalid cpu list {:?}: {e}", first.trim()))
     };
     if let Some(list) = &args.cpuset {
-        return Ok((parse(list, "--cpuset")?, CpusetSource::Flag));
+        return Ok(Some((parse(list, "--cpuset")?, CpusetSource::Flag)));
     }
     if let Some(dir) = &args.cgroup {
         for file in ["cpuset.cpus.effective", "cpuset.cpus"] {
             let path = dir.join(file);
             if path.is_file() {
                 let text = read_input(&path.display().to_string())?;
-                return Ok((parse(&text, &path.display().to_string())?, CpusetSource::Cgroup));
+                return Ok(Some((
+                    parse(&text, &path.display().to_string())?,
+                    CpusetSource::Cgroup,
+                )));
             }
         }
         bail!(
@@ -127,15 +140,61 @@ fn pod_cpuset(args: &PlanArgs) -> anyhow::Result<(Vec<u32>, CpusetSource)> {
             dir.display()
         );
     }
-    bail!(
-        "a pod cpuset is needed: pass --cpuset LIST (the exclusive CPUs the kubelet gave the pod, e.g. \
-         --cpuset 7-8,23-24) or --cgroup DIR (a running pod's cgroup directory)"
-    )
+    Ok(None)
+}
+
+/// The pod's request, as virt-controller renders it, for the kubelet simulation.
+pub(crate) fn pod_request(vmi: &Vmi, cluster: &ClusterConfig, fix_quirks: bool) -> Request {
+    let pod = vnuma::vmi::pod::render(vmi, cluster, fix_quirks);
+    let get = |k: &str| pod.requests.get(k).copied().unwrap_or(0);
+    Request {
+        cpu_millis: get("cpu"),
+        memory: u64::try_from(get("memory")).unwrap_or(0),
+        hugepages: pod
+            .requests
+            .iter()
+            .filter(|(k, _)| k.starts_with("hugepages-"))
+            .map(|(k, v)| (k.clone(), u64::try_from(*v).unwrap_or(0)))
+            .collect(),
+    }
+}
+
+/// Plans from the kubelet's predicted allocation; a pod the kubelet rejects is a plan whose
+/// error is the kubelet's reason.
+fn predict(
+    host: &HostTopology,
+    vmi: &Vmi,
+    cluster: &ClusterConfig,
+    config: &KubeletConfig,
+    existing: &Existing,
+    options: &PlanOptions,
+    fix_quirks: bool,
+) -> Result<GuestPlan, Failure> {
+    let request = pod_request(vmi, cluster, fix_quirks);
+    let allocation = allocate(host, config, &request, existing).map_err(Failure::input)?;
+    if let Some((reason, message)) = &allocation.error {
+        return Ok(vnuma::plan::kubelet_rejected(vmi, format!("{reason}: {message}")));
+    }
+    let cpuset: Vec<u32> = allocation
+        .cpuset
+        .iter()
+        .flat_map(|s| s.iter().map(|c| c.0))
+        .collect();
+    let mut plan = vnuma::plan::plan(host, vmi, &cpuset, options);
+    if !allocation.exclusive {
+        plan.warnings.push(vnuma::plan::Warning {
+            code: "cpuset-shared-pool".into(),
+            message: "the kubelet gives this pod no exclusive CPUs (cpuManagerPolicy none, or a pod that is \
+                      not Guaranteed): its cpuset is the shared pool"
+                .into(),
+        });
+    }
+    Ok(plan)
 }
 
 pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
-    let (vmi, _cluster) = vmi_args::load(&args.input, args.host.host.as_deref())?;
-    let (cpuset, source) = pod_cpuset(args).map_err(Failure::input)?;
+    let (vmi, cluster) = vmi_args::load(&args.input, args.host.host.as_deref())?;
+    let given = pod_cpuset(args).map_err(Failure::input)?;
     let loaded = host::load(args.host.host.as_deref()).map_err(Failure::input)?;
     let kubevirt_version = match args.kubevirt_version {
         Version::Main => KubevirtVersion::Main,
@@ -146,11 +205,35 @@ pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
         fix_quirks: args.fix_kubevirt_quirks,
         allow_hugepage_shortfall: args.allow_hugepage_shortfall,
     };
-    let plan = vnuma::plan::plan(&loaded.host, &vmi, &cpuset, &options);
+    let (plan, source, kubelet) = match given {
+        Some((cpuset, source)) => (
+            vnuma::plan::plan(&loaded.host, &vmi, &cpuset, &options),
+            source,
+            None,
+        ),
+        None => {
+            let (config, existing) = kubelet_args::load(&args.kubelet)?;
+            let plan = predict(
+                &loaded.host,
+                &vmi,
+                &cluster,
+                &config,
+                &existing,
+                &options,
+                args.fix_kubevirt_quirks,
+            )?;
+            (
+                plan,
+                CpusetSource::Predicted,
+                Some(kubelet_args::describe(&config)),
+            )
+        }
+    };
     let ctx = ReportContext {
         host_label: &loaded.label,
         kubevirt_version,
         cpuset_source: source,
+        kubelet: kubelet.as_deref(),
     };
     let qemu_options = vnuma::render::qemu::QemuOptions {
         binary: "qemu-system-x86_64".into(),

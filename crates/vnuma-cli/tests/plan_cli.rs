@@ -297,8 +297,9 @@ fn admission_rejections_list_every_cause() {
 
 #[test]
 fn cpusets_from_flags_and_cgroups() {
-    let out = vnuma(&["plan", &seed()]);
-    assert_exit(&out, 2, "a pod cpuset is needed: pass --cpuset LIST");
+    // without --cpuset or --cgroup the kubelet's allocation is predicted (tests/kubelet_cli.rs)
+    let out = vnuma(&["plan", &seed(), "-o", "json"]);
+    assert_eq!(json(&out)["cpuset"]["source"], "predicted");
     let out = vnuma(&["plan", &seed(), "--cpuset", "0-4294967295"]);
     assert_exit(
         &out,

@@ -5,6 +5,7 @@
 //! - [`topology`]: the kubelet's view of the host (`CPUTopology`) and the NUMA bitmask and
 //!   topology hints every manager speaks.
 
+pub mod allocate;
 pub mod config;
 pub mod cpu_assignment;
 pub mod cpu_manager;

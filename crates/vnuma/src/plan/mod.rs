@@ -371,17 +371,11 @@ fn plan_and_name_quirks(host: &HostTopology, vmi: &Vmi, cpuset: &[u32], options:
     result
 }
 
-fn plan_with(
-    host: &HostTopology,
-    vmi: &Vmi,
-    cpuset: &[u32],
-    options: &PlanOptions,
-    quirks: Quirks,
-) -> (GuestPlan, QuirkHits) {
-    let mut hits = QuirkHits::default();
+/// The parts of a plan that come from the VMI alone: names, guest topology and memory.
+fn empty_plan(vmi: &Vmi, cpuset: &[u32]) -> GuestPlan {
     let (sockets, cores, threads) = vmi.topology();
     let architecture = vmi.architecture.clone().unwrap_or_else(|| "amd64".into());
-    let mut plan = GuestPlan {
+    GuestPlan {
         namespace: vmi.namespace.clone(),
         name: vmi.name.clone(),
         architecture: architecture.clone(),
@@ -410,7 +404,26 @@ fn plan_with(
                 .map(String::as_str)
                 != Some("false"),
         ..GuestPlan::default()
-    };
+    }
+}
+
+/// The plan of a VM whose pod the kubelet would not admit: nothing is placed, the kubelet's
+/// reason is the error.
+pub fn kubelet_rejected(vmi: &Vmi, message: String) -> GuestPlan {
+    let mut plan = empty_plan(vmi, &[]);
+    plan.fail(FailureReason::KubeletRejected, message);
+    plan
+}
+
+fn plan_with(
+    host: &HostTopology,
+    vmi: &Vmi,
+    cpuset: &[u32],
+    options: &PlanOptions,
+    quirks: Quirks,
+) -> (GuestPlan, QuirkHits) {
+    let mut hits = QuirkHits::default();
+    let mut plan = empty_plan(vmi, cpuset);
     let (view, dropped) = kubevirt_view(host, quirks.sibling_ranges);
     hits.sibling_ranges = dropped;
 

@@ -20,6 +20,8 @@ pub struct Context<'a> {
     pub kubevirt_version: KubevirtVersion,
     /// Where the cpuset came from.
     pub cpuset_source: CpusetSource,
+    /// Which kubelet was simulated, when the cpuset is predicted.
+    pub kubelet: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -247,6 +249,9 @@ pub fn to_table(plan: &GuestPlan, host: &HostTopology, ctx: &Context<'_>) -> Str
         cpus(&plan.cpuset),
         ctx.cpuset_source.as_str()
     );
+    if let Some(kubelet) = ctx.kubelet {
+        let _ = writeln!(out, "cpuset predicted by the kubelet simulation: {kubelet}");
+    }
     let memory = match g.page_size_bytes {
         Some(page) => format!(
             "{} in {} hugepages",

@@ -1,0 +1,177 @@
+//! `vnuma allocate`: what the kubelet would give one Guaranteed container on a host.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::anyhow;
+use clap::ValueEnum;
+use vnuma::kubelet::allocate::{Allocation, Request, allocate};
+use vnuma::kubelet::config::KubeletConfig;
+use vnuma::vmi::Quantity;
+
+use crate::kubelet_args::{self, KubeletArgs};
+use crate::{Failure, HostArgs, host, output};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum AllocateFormat {
+    /// A view for people.
+    Table,
+    /// The JSON document of cli-contract.md.
+    Json,
+}
+
+/// Arguments of `vnuma allocate`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Models one Guaranteed container (requests = limits), as virt-launcher's compute \
+container is with dedicated CPUs. Exit codes: 0 admitted; 1 the kubelet rejects the pod \
+(SMTAlignmentError, TopologyAffinityError, UnexpectedAdmissionError); 2 unusable input or a \
+configuration the kubelet would refuse to start with."
+)]
+pub(crate) struct AllocateArgs {
+    #[command(flatten)]
+    host: HostArgs,
+    /// CPUs: an integer gets exclusive CPUs under the static policy, a fraction the shared pool.
+    #[arg(long, value_name = "N")]
+    cpus: String,
+    /// Memory (a Kubernetes quantity).
+    #[arg(long, value_name = "Q", default_value = "0")]
+    memory: String,
+    /// Hugepages per page size, e.g. `2Mi=64Mi` (repeatable).
+    #[arg(long, value_name = "SIZE=Q")]
+    hugepages: Vec<String>,
+    #[command(flatten)]
+    kubelet: KubeletArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    output: AllocateFormat,
+    /// Write the result to FILE (atomically).
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
+}
+
+fn quantity(flag: &str, text: &str) -> Result<Quantity, Failure> {
+    let q = Quantity::parse(text.trim()).map_err(|e| Failure::input(anyhow!("{flag} {text:?}: {e}")))?;
+    if q.is_negative() {
+        return Err(Failure::input(anyhow!(
+            "{flag} {text:?}: must be greater than or equal to 0"
+        )));
+    }
+    Ok(q)
+}
+
+fn request(args: &AllocateArgs) -> Result<Request, Failure> {
+    let cpu = quantity("--cpus", &args.cpus)?;
+    let memory = quantity("--memory", &args.memory)?;
+    let mut hugepages = BTreeMap::new();
+    for item in &args.hugepages {
+        let (size, amount) = item.split_once('=').ok_or_else(|| {
+            Failure::input(anyhow!(
+                "--hugepages {item:?}: expected SIZE=QUANTITY, e.g. 2Mi=64Mi"
+            ))
+        })?;
+        quantity("--hugepages", size)?;
+        let bytes = quantity("--hugepages", amount)?.bytes().unwrap_or(0);
+        hugepages.insert(format!("hugepages-{}", size.trim()), bytes);
+    }
+    Ok(Request {
+        cpu_millis: cpu.milli_value(),
+        memory: memory.bytes().unwrap_or(0),
+        hugepages,
+    })
+}
+
+/// The contract's JSON document.
+pub(crate) fn to_json(a: &Allocation, config: &KubeletConfig) -> String {
+    let doc = serde_json::json!({
+        "admitted": a.admitted,
+        "cpuset": a.cpuset.as_ref().map(ToString::to_string),
+        "exclusive": a.exclusive,
+        "numa_nodes": a.numa_nodes,
+        "memory": a.memory.iter().map(|(node, resource, bytes)| serde_json::json!({"node": node, "resource": resource, "bytes": bytes})).collect::<Vec<_>>(),
+        "policies": {
+            "cpu_manager": config.cpu_manager_policy,
+            "options": config.cpu_manager_policy_options.iter().map(|(k, v)| if v == "true" { k.clone() } else { format!("{k}={v}") }).collect::<Vec<_>>(),
+            "topology_manager": config.topology_manager_policy,
+            "scope": config.topology_manager_scope,
+            "memory_manager": config.memory_manager_policy,
+            "reserved": a.reserved.to_string(),
+        },
+        "error": a.error.as_ref().map(|(reason, message)| serde_json::json!({"reason": reason, "message": message})),
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn to_table(a: &Allocation, config: &KubeletConfig, request: &Request, host_label: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "kubelet on {host_label}: {}", kubelet_args::describe(config));
+    let _ = writeln!(
+        out,
+        "reserved CPUs: {}",
+        if a.reserved.is_empty() {
+            "none".into()
+        } else {
+            a.reserved.to_string()
+        }
+    );
+    let huge: Vec<String> = request
+        .hugepages
+        .iter()
+        .map(|(k, v)| format!("{k} {v} bytes"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "request: cpu {}m, memory {} bytes{}",
+        request.cpu_millis,
+        request.memory,
+        if huge.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", huge.join(", "))
+        }
+    );
+    match (&a.error, &a.cpuset) {
+        (Some((reason, message)), _) => {
+            let _ = writeln!(out, "NOT ADMITTED: {reason}: {message}");
+        }
+        (None, Some(cpuset)) => {
+            let kind = if a.exclusive {
+                "exclusive CPUs"
+            } else {
+                "shared pool"
+            };
+            let nodes: Vec<String> = a.numa_nodes.iter().map(ToString::to_string).collect();
+            let _ = writeln!(
+                out,
+                "admitted: {kind} {cpuset} on NUMA node(s) {}",
+                nodes.join(",")
+            );
+            for (node, resource, bytes) in &a.memory {
+                let _ = writeln!(out, "  node {node}: {resource} {bytes} bytes");
+            }
+        }
+        (None, None) => {}
+    }
+    out
+}
+
+pub(crate) fn run(args: &AllocateArgs) -> Result<(), Failure> {
+    let request = request(args)?;
+    let (config, existing) = kubelet_args::load(&args.kubelet)?;
+    let loaded = host::load(args.host.host.as_deref()).map_err(Failure::input)?;
+    let allocation = allocate(&loaded.host, &config, &request, &existing).map_err(Failure::input)?;
+    let text = match args.output {
+        AllocateFormat::Json => to_json(&allocation, &config),
+        AllocateFormat::Table => to_table(&allocation, &config, &request, &loaded.label),
+    };
+    output::emit(&text, args.output_file.as_deref()).map_err(Failure::input)?;
+    match &allocation.error {
+        Some((reason, message)) => Err(Failure::cannot_run(anyhow!(
+            "the kubelet rejects the pod: {reason}: {message}"
+        ))),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,156 @@
+//! The whole kubelet admission on the built-in hosts.
+
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use crate::topology::examples::example;
+
+fn cpus(n: i64) -> Request {
+    Request {
+        cpu_millis: n * 1000,
+        memory: 1 << 30,
+        hugepages: BTreeMap::new(),
+    }
+}
+
+#[test]
+fn the_contract_example() {
+    let host = example("dual-socket").unwrap();
+    let a = allocate(
+        &host,
+        &KubeletConfig::assumed_defaults(),
+        &cpus(4),
+        &Existing::default(),
+    )
+    .unwrap();
+    assert!(a.admitted && a.exclusive);
+    assert_eq!(a.cpuset.unwrap().to_string(), "1-2,17-18");
+    assert_eq!(a.numa_nodes, vec![0]);
+    assert_eq!(a.reserved.to_string(), "0");
+}
+
+#[test]
+fn single_numa_node_rejects_what_spans_nodes() {
+    let host = example("dual-socket").unwrap();
+    let config = KubeletConfig {
+        topology_manager_policy: "single-numa-node".into(),
+        ..KubeletConfig::assumed_defaults()
+    };
+    let a = allocate(&host, &config, &cpus(15), &Existing::default()).unwrap();
+    assert!(a.admitted);
+    assert_eq!(
+        a.numa_nodes,
+        vec![0],
+        "both nodes fit 15: the narrower mask, node 0, wins"
+    );
+    let a = allocate(&host, &config, &cpus(16), &Existing::default()).unwrap();
+    assert!(a.admitted);
+    assert_eq!(
+        a.numa_nodes,
+        vec![1],
+        "node 0 lost CPU 0 to the reservation: only node 1 has 16 free"
+    );
+    let a = allocate(&host, &config, &cpus(17), &Existing::default()).unwrap();
+    assert!(!a.admitted);
+    assert_eq!(
+        a.error,
+        Some((
+            "TopologyAffinityError".into(),
+            "Resources cannot be allocated with Topology locality".into()
+        ))
+    );
+}
+
+#[test]
+fn full_pcpus_only_rejects_odd_requests() {
+    let host = example("dual-socket").unwrap();
+    let mut config = KubeletConfig::assumed_defaults();
+    config
+        .cpu_manager_policy_options
+        .insert("full-pcpus-only".into(), "true".into());
+    let a = allocate(&host, &config, &cpus(3), &Existing::default()).unwrap();
+    assert!(!a.admitted);
+    assert_eq!(a.error.as_ref().map(|e| e.0.as_str()), Some("SMTAlignmentError"));
+}
+
+#[test]
+fn fractional_cpus_share_the_pool_and_none_policy_pins_nothing() {
+    let host = example("dual-socket").unwrap();
+    let shared = Request {
+        cpu_millis: 1500,
+        ..cpus(0)
+    };
+    let a = allocate(
+        &host,
+        &KubeletConfig::assumed_defaults(),
+        &shared,
+        &Existing::default(),
+    )
+    .unwrap();
+    assert!(a.admitted && !a.exclusive);
+    assert_eq!(a.cpuset.unwrap().to_string(), "0-31");
+    let none = KubeletConfig::kubelet_defaults();
+    let a = allocate(&host, &none, &cpus(4), &Existing::default()).unwrap();
+    assert!(a.admitted && !a.exclusive);
+}
+
+#[test]
+fn configurations_the_kubelet_refuses() {
+    let host = example("dual-socket").unwrap();
+    let mut c = KubeletConfig::kubelet_defaults();
+    c.cpu_manager_policy = "static".into();
+    c.reserved_cpu_millis = Some(0);
+    let err = allocate(&host, &c, &cpus(1), &Existing::default())
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "[cpumanager] the static policy requires systemreserved.cpu + kubereserved.cpu to be greater than zero"
+    );
+    c.cpu_manager_policy = "dynamic".into();
+    assert_eq!(
+        allocate(&host, &c, &cpus(1), &Existing::default())
+            .map(|_| ())
+            .unwrap_err()
+            .to_string(),
+        "unknown policy: \"dynamic\""
+    );
+}
+
+#[test]
+fn existing_allocations_are_respected() {
+    let host = example("dual-socket").unwrap();
+    let existing = Existing {
+        assigned_cpus: CpuSet::parse_list("1-7,16-23").unwrap(),
+        memory_checkpoint: None,
+    };
+    let a = allocate(&host, &KubeletConfig::assumed_defaults(), &cpus(4), &existing).unwrap();
+    let set = a.cpuset.unwrap();
+    assert!(set.intersection(&existing.assigned_cpus).is_empty());
+    assert_eq!(a.numa_nodes, vec![1]);
+}
+
+#[test]
+fn the_static_memory_manager_places_hugepages() {
+    let host = example("dual-socket").unwrap();
+    let mut config = KubeletConfig::assumed_defaults();
+    config.memory_manager_policy = "Static".into();
+    config.topology_manager_policy = "single-numa-node".into();
+    config
+        .reserved_memory
+        .insert(0, [("memory".to_string(), 1u64 << 30)].into_iter().collect());
+    let request = Request {
+        cpu_millis: 4000,
+        memory: 432_144_384,
+        hugepages: [("hugepages-2Mi".to_string(), 64u64 << 20)].into_iter().collect(),
+    };
+    let a = allocate(&host, &config, &request, &Existing::default()).unwrap();
+    assert!(a.admitted, "{:?}", a.error);
+    assert_eq!(a.numa_nodes.len(), 1);
+    let node = a.numa_nodes[0];
+    assert!(
+        a.memory.contains(&(node, "hugepages-2Mi".to_string(), 64 << 20)),
+        "{:?}",
+        a.memory
+    );
+}
