@@ -69,6 +69,17 @@ pub(crate) struct PlanArgs {
     input: VmiArgs,
     #[command(flatten)]
     kubelet: KubeletArgs,
+    /// Instead of one plan: sample node states (other pods arriving and leaving, placed by the
+    /// kubelet simulation) and report every distinct guest NUMA layout the VM gets, how often,
+    /// and which are asymmetric.
+    #[arg(long, conflicts_with_all = ["cpuset", "cgroup"])]
+    all_placements: bool,
+    /// Node states to sample for --all-placements.
+    #[arg(long, default_value = "1000", value_name = "N", requires = "all_placements")]
+    samples: usize,
+    /// Seed of the sampling for --all-placements (same seed, same report).
+    #[arg(long, default_value = "1", value_name = "S", requires = "all_placements")]
+    seed: u64,
     #[command(flatten)]
     host: HostArgs,
     /// The pod's exclusive CPUs, kernel list syntax (`7-8,23-24`).
@@ -205,6 +216,32 @@ pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
         fix_quirks: args.fix_kubevirt_quirks,
         allow_hugepage_shortfall: args.allow_hugepage_shortfall,
     };
+    if args.all_placements {
+        let (config, _existing) = kubelet_args::load(&args.kubelet)?;
+        let request = pod_request(&vmi, &cluster, args.fix_kubevirt_quirks);
+        let found = vnuma::reschedule::explore(
+            &loaded.host,
+            &config,
+            &request,
+            &vmi,
+            &options,
+            args.samples,
+            args.seed,
+        )
+        .map_err(Failure::input)?;
+        let text = match args.output {
+            PlanFormat::Json => vnuma::report::reschedule::to_json(&found),
+            PlanFormat::Table => {
+                vnuma::report::reschedule::to_table(&found, &loaded.label, &kubelet_args::describe(&config))
+            }
+            _ => {
+                return Err(Failure::input(anyhow!(
+                    "--all-placements prints -o table or -o json"
+                )));
+            }
+        };
+        return output::emit(&text, args.output_file.as_deref()).map_err(Failure::input);
+    }
     let (plan, source, kubelet) = match given {
         Some((cpuset, source)) => (
             vnuma::plan::plan(&loaded.host, &vmi, &cpuset, &options),

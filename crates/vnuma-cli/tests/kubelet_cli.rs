@@ -251,3 +251,60 @@ fn single_numa_node_always_yields_one_guest_cell_when_admitted() {
         "admitted {admitted}, rejected {rejected}"
     );
 }
+
+#[test]
+fn all_placements_counts_the_layouts_a_vm_can_get() {
+    let out = vnuma(&[
+        "plan",
+        &seed(),
+        "--all-placements",
+        "--samples",
+        "200",
+        "--seed",
+        "5",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = json(&out);
+    assert_eq!(doc["samples"], 200);
+    let layouts = doc["layouts"].as_array().unwrap();
+    assert!(layouts.len() >= 2, "{doc}");
+    let total: u64 = layouts.iter().map(|l| l["count"].as_u64().unwrap()).sum::<u64>()
+        + doc["rejected"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum::<u64>()
+        + doc["failed"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum::<u64>();
+    assert_eq!(total, 200);
+    // same seed, same report
+    assert_eq!(
+        out.stdout,
+        vnuma(&[
+            "plan",
+            &seed(),
+            "--all-placements",
+            "--samples",
+            "200",
+            "--seed",
+            "5",
+            "-o",
+            "json"
+        ])
+        .stdout
+    );
+    let conflict = vnuma(&["plan", &seed(), "--all-placements", "--cpuset", "1"]);
+    assert_eq!(conflict.status.code(), Some(2));
+}

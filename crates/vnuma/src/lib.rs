@@ -16,6 +16,7 @@ pub mod kubelet;
 pub mod plan;
 pub mod render;
 pub mod report;
+pub mod reschedule;
 pub mod topology;
 pub mod verify;
 pub mod vmi;

@@ -76,6 +76,7 @@ pub enum KubeletStartError {
 }
 
 /// The managers built from one configuration on one host.
+#[derive(Debug, Clone)]
 pub struct Kubelet {
     topology: CpuTopology,
     cpu: Option<StaticPolicy>,

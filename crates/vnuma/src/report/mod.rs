@@ -6,6 +6,7 @@
 
 pub mod plan;
 pub mod pod;
+pub mod reschedule;
 pub mod topology;
 
 /// A page size the way Kubernetes and KubeVirt name it: `2Mi`, `1Gi`, `64Ki`.
