@@ -34,6 +34,8 @@ enum Command {
     Topology(TopologyArgs),
     /// Plan a VMI's NUMA passthrough exactly as KubeVirt would, and check it fits the host.
     Plan(Box<plan::PlanArgs>),
+    /// Explain a plan step by step in plain words (takes the same arguments as `plan`).
+    Explain(Box<plan::PlanArgs>),
     /// Predict what the kubelet allocates to one Guaranteed container (CPU, Topology and
     /// Memory Managers).
     Allocate(Box<allocate::AllocateArgs>),
@@ -111,7 +113,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Topology(args) => topology(&args),
-        Command::Plan(args) => plan::run(&args),
+        Command::Plan(args) => plan::run(&args, false),
+        Command::Explain(args) => plan::run(&args, true),
         Command::Verify(args) => verify::run(&args),
         Command::Pod(args) => pod::run(&args),
         Command::Allocate(args) => allocate::run(&args),

@@ -203,7 +203,8 @@ fn predict(
     Ok(plan)
 }
 
-pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
+/// `plan`, or with `explain` the plan in plain words.
+pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
     let (vmi, cluster) = vmi_args::load(&args.input, args.host.host.as_deref())?;
     let given = pod_cpuset(args).map_err(Failure::input)?;
     let loaded = host::load(args.host.host.as_deref()).map_err(Failure::input)?;
@@ -290,6 +291,7 @@ pub(crate) fn run(args: &PlanArgs) -> Result<(), Failure> {
         },
     };
     let text = match (args.output, &plan.error) {
+        _ if explain => Some(vnuma::report::explain::explain(&plan, &loaded.host, &ctx)),
         (
             PlanFormat::Xml | PlanFormat::Qemu | PlanFormat::QemuPinning | PlanFormat::CloudHypervisor,
             Some(_),

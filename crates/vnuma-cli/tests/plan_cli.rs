@@ -478,3 +478,40 @@ fn the_seed_pod_resources() {
         "{table}"
     );
 }
+
+/// Compares with `tests/data/golden/NAME`; `UPDATE_GOLDEN=1` rewrites the file for review.
+fn golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        actual,
+        expected,
+        "{} differs (UPDATE_GOLDEN=1 rewrites it after review)",
+        path.display()
+    );
+}
+
+#[test]
+fn explain_golden_files() {
+    for (name, cpuset) in [
+        ("explain-seed-a.txt", "2-3,18-19"),
+        ("explain-seed-b.txt", "7-8,23-24"),
+    ] {
+        let out = vnuma(&["explain", &seed(), "--cpuset", cpuset]);
+        assert_eq!(out.status.code(), Some(0));
+        golden(name, &text(&out.stdout));
+    }
+    // a strict-pool failure: 2 threads per core, but the pod's CPUs on node 0 hold no whole core
+    let dir = tempfile::tempdir().unwrap();
+    let smt = dir.path().join("smt.yaml");
+    let seed_text = std::fs::read_to_string(seed()).unwrap();
+    std::fs::write(&smt, seed_text.replace("cores: 4", "cores: 2\n      threads: 2")).unwrap();
+    let out = vnuma(&["explain", smt.to_str().unwrap(), "--cpuset", "7-9,24"]);
+    assert_eq!(out.status.code(), Some(1));
+    golden("explain-strict-failure.txt", &text(&out.stdout));
+}

@@ -190,6 +190,11 @@ pub struct GuestPlan {
     pub guest: Guest,
     /// (vCPU, host CPU) for every pinned vCPU, in vCPU order.
     pub vcpupin: Vec<(u32, u32)>,
+    /// The pool phase that placed each pinned vCPU (1 whole host cores, 2 a cell's leftover
+    /// threads, 3 leftovers across cells), in vCPU order.
+    pub pool_phases: Vec<u8>,
+    /// Whether the strict pool (passthrough) or the relaxed one placed the vCPUs.
+    pub strict_pool: bool,
     /// The emulator thread's CPUs.
     pub emulatorpin: Option<Vec<u32>>,
     /// IOThreads in the domain.

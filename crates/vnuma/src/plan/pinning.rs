@@ -57,10 +57,12 @@ pub fn pin(plan: &mut GuestPlan, vmi: &Vmi, view: &KvTopology, cpuset: &[u32], r
     let tpc = usize::try_from(threads).unwrap_or(1);
     let cores_to_fit = usize::try_from(sockets.saturating_mul(cores)).unwrap_or(usize::MAX);
     let set: BTreeSet<u32> = cpuset.iter().copied().collect();
+    plan.strict_pool = vmi.cpu.passthrough;
     let mut pool = CpuPool::new(view, &set, cpuset.len(), tpc, cores_to_fit, !vmi.cpu.passthrough);
     let quirk_hit = match pool.fit_cores(round_down) {
         Ok(fitted) => {
             plan.vcpupin = (0u32..).zip(fitted.threads).collect();
+            plan.pool_phases = fitted.phases;
             fitted.unpinned > 0
         }
         Err(e) => {

@@ -114,6 +114,9 @@ pub struct Fitted {
     pub threads: Vec<u32>,
     /// Threads the relaxed pool's rounding (quirk §7.3) left unpinned, 0 normally.
     pub unpinned: usize,
+    /// The phase that placed each thread: 1 whole host cores, 2 a cell's leftover threads,
+    /// 3 leftovers across cells (relaxed pool only).
+    pub phases: Vec<u8>,
 }
 
 /// The pool itself.
@@ -189,10 +192,12 @@ impl CpuPool {
     pub fn fit_cores(&mut self, round_down: bool) -> Result<Fitted, PoolError> {
         let tpc = self.tpc;
         let mut threads = Vec::new();
+        let mut phases = Vec::new();
         let mut remaining = self.cores_to_fit;
         for cell in &mut self.cells {
             while remaining > 0 {
                 let Some(core) = cell.take_full(tpc) else { break };
+                phases.extend(std::iter::repeat_n(1, core.len()));
                 threads.extend(core);
                 remaining -= 1;
             }
@@ -202,6 +207,7 @@ impl CpuPool {
                 let Some(core) = cell.take_fragmented(tpc) else {
                     break;
                 };
+                phases.extend(std::iter::repeat_n(2, core.len()));
                 threads.extend(core);
                 remaining -= 1;
             }
@@ -216,6 +222,7 @@ impl CpuPool {
                         break;
                     }
                     needed -= taken.len();
+                    phases.extend(std::iter::repeat_n(3, taken.len()));
                     threads.extend(taken);
                 }
             }
@@ -238,7 +245,11 @@ impl CpuPool {
                 },
             );
         }
-        Ok(Fitted { threads, unpinned })
+        Ok(Fitted {
+            threads,
+            unpinned,
+            phases,
+        })
     }
 
     /// One thread from the first cell that has any (emulator, supplemental IOThreads).

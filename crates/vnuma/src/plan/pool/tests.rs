@@ -201,6 +201,11 @@ fn derived_rounding_quirk_d05_d06() {
     // D-05: 2 cores x 2 threads on 3 threads: relaxed "succeeds" with 3 pins
     let got = fit(&cell, &[0, 1, 2], 2, 2, true).unwrap();
     assert_eq!((got.threads, got.unpinned), (vec![0, 1, 2], 1));
+    assert_eq!(
+        got.phases,
+        vec![2, 2, 3],
+        "one leftover core in phase 2, then across cells"
+    );
     let err = fit(&cell, &[0, 1, 2], 2, 2, false).unwrap_err();
     assert_eq!(
         err.to_string(),
