@@ -8,13 +8,14 @@ mod kubelet_args;
 mod output;
 mod plan;
 mod pod;
+mod progress;
 mod verify;
 mod vmi_args;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// Give a virtual machine the NUMA topology its host really has.
 ///
@@ -41,6 +42,13 @@ enum Command {
     Allocate(Box<allocate::AllocateArgs>),
     /// The virt-launcher pod's compute-container resources (what the kubelet sees).
     Pod(pod::PodArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), generated from the command-line definition.
+    Man,
     /// Check a running VM (QMP socket or libvirt domain) against its plan.
     Verify(verify::VerifyArgs),
 }
@@ -99,8 +107,28 @@ impl Failure {
     }
 }
 
+/// The command as invoked: `kubectl vnuma` when installed as the kubectl plugin
+/// `kubectl-vnuma` (kubectl runs plugins by that file name), `vnuma` otherwise.
+fn command() -> clap::Command {
+    let plugin = std::env::args_os()
+        .next()
+        .map(std::path::PathBuf::from)
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .is_some_and(|n| n == "kubectl-vnuma");
+    let command = Cli::command();
+    if plugin {
+        command.bin_name("kubectl vnuma").display_name("kubectl vnuma")
+    } else {
+        command
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
@@ -113,6 +141,20 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Topology(args) => topology(&args),
+        Command::Completions { shell } => {
+            let mut cmd = command();
+            let name = cmd.get_bin_name().unwrap_or("vnuma").to_string();
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut cmd, name, &mut text);
+            output::emit(&String::from_utf8_lossy(&text), None).map_err(Failure::input)
+        }
+        Command::Man => {
+            let mut text = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut text)
+                .map_err(Failure::input)?;
+            output::emit(&String::from_utf8_lossy(&text), None).map_err(Failure::input)
+        }
         Command::Plan(args) => plan::run(&args, false),
         Command::Explain(args) => plan::run(&args, true),
         Command::Verify(args) => verify::run(&args),

@@ -12,7 +12,7 @@ use vnuma::report::plan::{self as report, Context as ReportContext};
 use crate::host::{self, read_input};
 use crate::kubelet_args::{self, KubeletArgs};
 use crate::vmi_args::VmiArgs;
-use crate::{Failure, HostArgs, output, vmi_args};
+use crate::{Failure, HostArgs, output, progress, vmi_args};
 use vnuma::kubelet::allocate::{Existing, Request, allocate};
 use vnuma::kubelet::config::KubeletConfig;
 use vnuma::plan::GuestPlan;
@@ -220,16 +220,20 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
     if args.all_placements {
         let (config, _existing) = kubelet_args::load(&args.kubelet)?;
         let request = pod_request(&vmi, &cluster, args.fix_kubevirt_quirks);
-        let found = vnuma::reschedule::explore(
-            &loaded.host,
-            &config,
-            &request,
-            &vmi,
-            &options,
-            args.samples,
-            args.seed,
-        )
-        .map_err(Failure::input)?;
+        let found = {
+            let mut bar = progress::Bar::new("sampling node states");
+            vnuma::reschedule::explore_with_progress(
+                &loaded.host,
+                &config,
+                &request,
+                &vmi,
+                &options,
+                args.samples,
+                args.seed,
+                &mut |done, total| bar.update(done, total),
+            )
+            .map_err(Failure::input)?
+        };
         let text = match args.output {
             PlanFormat::Json => vnuma::report::reschedule::to_json(&found),
             PlanFormat::Table => {

@@ -256,3 +256,86 @@ fn output_file_is_written_atomically() {
     assert_eq!(std::fs::read(&file).unwrap(), written);
     assert_eq!(files_in(dir.path()), vec!["host.json".to_string()]);
 }
+
+#[test]
+fn completions_and_man_page_are_generated_from_the_cli() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = vnuma(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let script = text(&out.stdout);
+        assert!(
+            script.contains("vnuma") && script.contains("plan") && script.contains("host"),
+            "{shell}"
+        );
+    }
+    let man = text(&vnuma(&["man"]).stdout);
+    assert!(
+        man.starts_with(".ie \\n(.g .ds Aq") && man.contains(".TH vnuma 1"),
+        "{man}"
+    );
+    assert!(man.contains("plan") && man.contains("topology") && man.contains("allocate"));
+    assert_eq!(vnuma(&["completions", "tcsh"]).status.code(), Some(2));
+}
+
+#[test]
+fn works_as_a_kubectl_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("kubectl-vnuma");
+    std::fs::copy(env!("CARGO_BIN_EXE_vnuma"), &plugin).unwrap();
+    let help = Command::new(&plugin).arg("--help").output().unwrap();
+    assert!(
+        text(&help.stdout).contains("Usage: kubectl vnuma <COMMAND>"),
+        "{}",
+        text(&help.stdout)
+    );
+    // kubectl get vmi NAME -o yaml | kubectl vnuma plan -f -
+    let seed =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed.yaml"))
+            .unwrap();
+    let mut child = Command::new(&plugin)
+        .args(["plan", "-f", "-", "--cpuset", "7-8,23-24", "-o", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(seed.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["cells"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_progress_bar_only_on_a_terminal() {
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed.yaml");
+    let args = [
+        "plan",
+        seed.to_str().unwrap(),
+        "--all-placements",
+        "--samples",
+        "700",
+        "-o",
+        "json",
+    ];
+    // into a pipe: no bar
+    let out = vnuma(&args);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        !text(&out.stderr).contains("sampling node states"),
+        "{}",
+        text(&out.stderr)
+    );
+    // on a pseudo-terminal (util-linux `script`): the bar shows once the run passes a second
+    let command = format!("{} {} > /dev/null", env!("CARGO_BIN_EXE_vnuma"), args.join(" "));
+    let tty = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("script (util-linux)");
+    assert!(tty.status.success());
+    assert!(
+        text(&tty.stdout).contains("sampling node states ["),
+        "{}",
+        text(&tty.stdout)
+    );
+}

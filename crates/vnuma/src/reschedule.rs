@@ -87,6 +87,24 @@ pub fn explore(
     samples: usize,
     seed: u64,
 ) -> Result<Placements, KubeletStartError> {
+    explore_with_progress(host, config, request, vmi, options, samples, seed, &mut |_, _| {})
+}
+
+/// [`explore`], calling `progress(done, total)` after each sample (for a progress bar).
+///
+/// # Errors
+/// As [`explore`].
+#[allow(clippy::too_many_arguments)]
+pub fn explore_with_progress(
+    host: &HostTopology,
+    config: &KubeletConfig,
+    request: &Request,
+    vmi: &Vmi,
+    options: &PlanOptions,
+    samples: usize,
+    seed: u64,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Placements, KubeletStartError> {
     let mut rng = SplitMix64::new(seed);
     // other pods take CPUs only; the CPU Manager holds no state besides the assigned set
     let others = Kubelet::start(
@@ -104,7 +122,8 @@ pub fn explore(
         seed,
         ..Placements::default()
     };
-    for _ in 0..samples {
+    for sample in 0..samples {
+        progress(sample, samples);
         let mut pods: Vec<CpuSet> = Vec::new();
         let steps = rng.below(total.max(1) * 2 + 1);
         for _ in 0..steps {
