@@ -339,3 +339,49 @@ fn a_progress_bar_only_on_a_terminal() {
         text(&tty.stdout)
     );
 }
+
+/// Unmounts a test mount, even when the test fails.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_write_failing_midway_leaves_the_previous_file_intact() {
+    // A tmpfs of two pages: the previous file takes one, the new ~6 KB document needs two,
+    // so writing it fails partway through (ENOSPC). Needs root, as CI is.
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8k", "tmpfs"])
+        .arg(dir.path())
+        .status()
+        .expect("mount (util-linux)");
+    assert!(status.success(), "mounting a tmpfs needs root");
+    let _mounted = Mounted(dir.path().to_path_buf());
+    let file = dir.path().join("host.json");
+    std::fs::write(&file, "previous\n").unwrap();
+    let out = vnuma(&[
+        "topology",
+        "--host",
+        "example:dual-socket",
+        "-o",
+        "json",
+        "--output-file",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("write failed"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "previous\n");
+    assert_eq!(
+        files_in(dir.path()),
+        vec!["host.json".to_string()],
+        "no temporary file left behind"
+    );
+}
