@@ -38,7 +38,7 @@ pub(crate) fn load(source: Option<&str>) -> anyhow::Result<Loaded> {
     }
     let path = Path::new(source);
     let meta = fs::metadata(path).with_context(|| {
-        format!("--host {source}: no such file or directory (pass a sysfs root, a capabilities file, - or example:NAME)")
+        format!("--host {source}: cannot read it (pass a sysfs root, a capabilities file, - or example:NAME)")
     })?;
     if meta.is_dir() {
         let host = sysfs::read_sysfs(path).with_context(|| format!("reading host sysfs below {source}"))?;

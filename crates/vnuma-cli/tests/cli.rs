@@ -181,7 +181,7 @@ fn a_sysfs_root_on_disk() {
 fn bad_hosts_exit_2_with_a_clear_message() {
     assert_input_error(
         &vnuma(&["topology", "--host", "/no/such/dir"]),
-        "--host /no/such/dir: no such file or directory",
+        "--host /no/such/dir: cannot read it (pass a sysfs root",
     );
     assert_input_error(
         &vnuma(&["topology", "--host", "example:nope"]),

@@ -62,13 +62,13 @@ pub struct Allocation {
 #[non_exhaustive]
 pub enum KubeletStartError {
     /// CPU Manager.
-    #[error("{0}")]
+    #[error(transparent)]
     Cpu(#[from] CpuManagerError),
     /// Topology Manager.
-    #[error("{0}")]
+    #[error(transparent)]
     Topology(#[from] TopologyManagerError),
     /// Memory Manager.
-    #[error("{0}")]
+    #[error(transparent)]
     Memory(#[from] MemoryManagerError),
     /// An unknown CPU Manager policy.
     #[error("unknown policy: \"{0}\"")]

@@ -128,11 +128,10 @@ pub fn read_kubelet_config(source: Source<'_>) -> Result<KubeletConfig, VmiError
     }
     config.cpu_manager_policy_options = wire.cpu_manager_policy_options.unwrap_or_default();
     if let Some(list) = &wire.reserved_system_cpus {
-        config.reserved_system_cpus = CpuSet::parse_list(list).map_err(|e| VmiError::Quantity {
+        config.reserved_system_cpus = CpuSet::parse_list(list).map_err(|e| VmiError::Field {
             origin: origin.to_string(),
             path: "reservedSystemCPUs".into(),
-            value: list.clone(),
-            message: e.to_string(),
+            message: format!("invalid cpu list {list:?}: {e}"),
         })?;
     }
     for (field, map) in [
@@ -209,9 +208,9 @@ struct CpuManagerState {
 /// # Errors
 /// [`VmiError`] for a file that is not the checkpoint's JSON or holds a bad cpu list.
 pub fn read_cpu_manager_state(origin: &str, text: &str) -> Result<CpuSet, VmiError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| VmiError::Yaml {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| VmiError::Select {
         origin: origin.to_string(),
-        message: format!("not a cpu_manager_state checkpoint: {e}"),
+        message: format!("not a cpu_manager_state checkpoint (JSON): {e}"),
     })?;
     let state: CpuManagerState = typed(&value, origin)?;
     let _ = (state.policy_name, state.default_cpu_set);

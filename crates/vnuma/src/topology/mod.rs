@@ -153,7 +153,7 @@ pub enum TopologyError {
         what: &'static str,
     },
     /// A cpulist, nodelist or cpumap that does not parse.
-    #[error("invalid {kind} {text:?} in {}: {source}", .path.display())]
+    #[error("invalid {kind} {text:?} in {}: {reason}", .path.display())]
     List {
         /// The file.
         path: PathBuf,
@@ -161,9 +161,8 @@ pub enum TopologyError {
         kind: &'static str,
         /// The text as read (trimmed).
         text: String,
-        /// Why.
-        #[source]
-        source: ListParseError,
+        /// Why (part of the message, so not also a `source`).
+        reason: ListParseError,
     },
     /// A number that does not parse.
     #[error("invalid {what} {text:?} in {}", .path.display())]

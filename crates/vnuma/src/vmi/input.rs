@@ -53,7 +53,13 @@ impl Document {
 pub fn documents(source: Source<'_>) -> Result<Vec<Document>, VmiError> {
     let values: Vec<Value> = serde_saphyr::from_multiple(source.text).map_err(|e| VmiError::Yaml {
         origin: source.origin.to_string(),
-        message: e.to_string().lines().next().unwrap_or("").to_string(),
+        message: e
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("error: ")
+            .to_string(),
     })?;
     let mut docs = Vec::new();
     for value in values {

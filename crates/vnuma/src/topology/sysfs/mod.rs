@@ -102,11 +102,11 @@ fn read_list<T: Id>(
     };
     IdSet::parse_list(&text)
         .map(Some)
-        .map_err(|source| TopologyError::List {
+        .map_err(|reason| TopologyError::List {
             path: tree.path(rel),
             kind,
             text: trim_sysfs(&text).to_string(),
-            source,
+            reason,
         })
 }
 
@@ -116,11 +116,11 @@ fn read_map<T: Id>(tree: &impl SysfsTree, rel: &str) -> Result<Option<IdSet<T>>,
     };
     IdSet::parse_map(&text)
         .map(Some)
-        .map_err(|source| TopologyError::List {
+        .map_err(|reason| TopologyError::List {
             path: tree.path(rel),
             kind: "cpumap",
             text: trim_sysfs(&text).to_string(),
-            source,
+            reason,
         })
 }
 
