@@ -168,12 +168,20 @@ impl Kubelet {
         let mut memory_requests: BTreeMap<String, u64> = request.hugepages.clone();
         memory_requests.insert("memory".into(), request.memory);
 
+        // Under policy `none` the Topology Manager asks no provider for hints (and hint
+        // generation walks every subset of the NUMA nodes: 2^64 on a 64-node host).
+        let none = self.tm.policy() == crate::kubelet::topology_manager::Policy::None;
         let cpu_hints: ProviderHints = self
             .cpu
             .as_ref()
+            .filter(|_| !none)
             .and_then(|p| p.hints(assigned_cpus, n))
             .map(|hints| [("cpu".to_string(), Some(hints))].into_iter().collect());
-        let memory_hints: ProviderHints = self.memory.as_ref().and_then(|m| m.hints(&memory_requests));
+        let memory_hints: ProviderHints = self
+            .memory
+            .as_ref()
+            .filter(|_| !none)
+            .and_then(|m| m.hints(&memory_requests));
         let (hint, admitted) = self.tm.merge(&[cpu_hints, memory_hints]);
         if !admitted {
             result.error = Some((

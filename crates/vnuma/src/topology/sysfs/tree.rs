@@ -148,7 +148,11 @@ impl SysfsTree for MemTree {
             .map(str::to_string)
             .collect();
         names.dedup();
-        let exists = self.files.keys().any(|k| k.starts_with(&prefix));
+        let exists = self
+            .files
+            .range(prefix.clone()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&prefix));
         Ok(exists.then_some(names))
     }
 
