@@ -19,6 +19,8 @@ pub(crate) enum AllocateFormat {
     Table,
     /// The JSON document of cli-contract.md.
     Json,
+    /// The same document as YAML.
+    Yaml,
 }
 
 /// Arguments of `vnuma allocate`.
@@ -165,6 +167,11 @@ pub(crate) fn run(args: &AllocateArgs) -> Result<(), Failure> {
     let allocation = allocate(&loaded.host, &config, &request, &existing).map_err(Failure::input)?;
     let text = match args.output {
         AllocateFormat::Json => to_json(&allocation, &config),
+        AllocateFormat::Yaml => {
+            let value: serde_json::Value =
+                serde_json::from_str(&to_json(&allocation, &config)).unwrap_or(serde_json::Value::Null);
+            serde_saphyr::to_string(&value).unwrap_or_default()
+        }
         AllocateFormat::Table => to_table(&allocation, &config, &request, &loaded.label),
     };
     output::emit(&text, args.output_file.as_deref()).map_err(Failure::input)?;

@@ -3,6 +3,7 @@
 //! cannot run as planned, 2 an input that cannot be used (including usage errors).
 
 mod allocate;
+mod color;
 mod host;
 mod kubelet_args;
 mod output;
@@ -69,12 +70,18 @@ enum TopologyFormat {
     Table,
     /// The JSON document of cli-contract.md.
     Json,
+    /// The same document as YAML.
+    Yaml,
+    /// An lstopo-style SVG picture.
+    Svg,
 }
 
 #[derive(Debug, clap::Args)]
 struct TopologyArgs {
     #[command(flatten)]
     host: HostArgs,
+    #[command(flatten)]
+    color: color::ColorArgs,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     output: TopologyFormat,
@@ -166,8 +173,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
 fn topology(args: &TopologyArgs) -> Result<(), Failure> {
     let loaded = host::load(args.host.host.as_deref()).map_err(Failure::input)?;
     let text = match args.output {
-        TopologyFormat::Table => vnuma::report::topology::to_table(&loaded.host, &loaded.label),
+        TopologyFormat::Table => {
+            let color = args.color.enabled(args.output_file.as_deref());
+            vnuma::report::topology::to_table(&loaded.host, &loaded.label)
+                + &vnuma::report::terminal::topology_map(&loaded.host, color)
+        }
+        TopologyFormat::Svg => {
+            vnuma::report::svg::topology_svg(&loaded.host, &format!("host {}", loaded.label))
+        }
         TopologyFormat::Json => vnuma::report::topology::to_json(&loaded.host, &loaded.label),
+        TopologyFormat::Yaml => vnuma::report::topology::to_yaml(&loaded.host, &loaded.label),
     };
     output::emit(&text, args.output_file.as_deref()).map_err(Failure::input)
 }

@@ -36,6 +36,8 @@ pub(crate) enum PlanFormat {
     QemuPinning,
     /// The Cloud Hypervisor command line (one shell-quoted argument per line).
     CloudHypervisor,
+    /// An lstopo-style SVG picture of the plan on the host (a failed plan draws its failure).
+    Svg,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -82,6 +84,8 @@ pub(crate) struct PlanArgs {
     seed: u64,
     #[command(flatten)]
     host: HostArgs,
+    #[command(flatten)]
+    color: crate::color::ColorArgs,
     /// The pod's exclusive CPUs, kernel list syntax (`7-8,23-24`).
     #[arg(long, value_name = "LIST", conflicts_with = "cgroup")]
     cpuset: Option<String>,
@@ -315,7 +319,19 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
         (PlanFormat::Xml, None) => Some(vnuma::render::libvirt::domain_xml(&plan)),
         (PlanFormat::Json, _) => Some(report::to_json(&plan, &ctx)),
         (PlanFormat::Yaml, _) => Some(report::to_yaml(&plan, &ctx)),
-        (PlanFormat::Table, _) => Some(report::to_table(&plan, &loaded.host, &ctx)),
+        (PlanFormat::Table, _) => Some(
+            report::to_table(&plan, &loaded.host, &ctx)
+                + &vnuma::report::terminal::plan_map(
+                    &plan,
+                    &loaded.host,
+                    args.color.enabled(args.output_file.as_deref()),
+                ),
+        ),
+        (PlanFormat::Svg, _) => Some(vnuma::report::svg::plan_svg(
+            &plan,
+            &loaded.host,
+            &format!("{}/{} on host {}", plan.namespace, plan.name, loaded.label),
+        )),
     };
     if let Some(text) = text {
         output::emit(&text, args.output_file.as_deref()).map_err(Failure::input)?;

@@ -385,3 +385,25 @@ fn a_write_failing_midway_leaves_the_previous_file_intact() {
         "no temporary file left behind"
     );
 }
+
+#[test]
+fn yaml_carries_the_json_documents() {
+    let yaml = text(&vnuma(&["topology", "--host", "example:dual-socket", "-o", "yaml"]).stdout);
+    assert!(
+        yaml.starts_with("source: example:dual-socket\nnodes:\n- id: 0\n  cpus: 0-7,16-23\n"),
+        "{yaml}"
+    );
+    let yaml = text(
+        &vnuma(&[
+            "allocate",
+            "--host",
+            "example:dual-socket",
+            "--cpus",
+            "4",
+            "-o",
+            "yaml",
+        ])
+        .stdout,
+    );
+    assert!(yaml.starts_with("admitted: true\ncpuset: 1-2,17-18\n"), "{yaml}");
+}

@@ -8,6 +8,8 @@ pub mod explain;
 pub mod plan;
 pub mod pod;
 pub mod reschedule;
+pub mod svg;
+pub mod terminal;
 pub mod topology;
 
 /// A page size the way Kubernetes and KubeVirt name it: `2Mi`, `1Gi`, `64Ki`.

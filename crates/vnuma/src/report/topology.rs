@@ -69,6 +69,13 @@ fn node_cpus(node: &Node) -> CpuSet {
     node.cpus.iter().copied().collect()
 }
 
+/// The `topology -o yaml` document: the JSON document as YAML.
+pub fn to_yaml(host: &HostTopology, source: &str) -> String {
+    let value: serde_json::Value =
+        serde_json::from_str(&to_json(host, source)).unwrap_or(serde_json::Value::Null);
+    serde_saphyr::to_string(&value).unwrap_or_default()
+}
+
 /// The `topology -o json` document. `source` says where the host came from
 /// (`sysfs:/path`, `capabilities:/path`, `example:NAME`).
 pub fn to_json(host: &HostTopology, source: &str) -> String {
