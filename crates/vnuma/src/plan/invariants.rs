@@ -20,6 +20,13 @@ pub fn check(plan: &GuestPlan, host: &HostTopology) -> Vec<String> {
         .warnings
         .iter()
         .any(|w| w.code == "kubevirt-quirk:partial-core-unpinned");
+    // KubeVirt's sibling parser drops ranges (quirk §7.12): each CPU of a core written as
+    // "1,3-4" reads as the core [1], so the pool holds CPU 1 once per such CPU and hands it out
+    // more than once. Reproduced on purpose, with its warning; the fixed plan has no repeats.
+    let ranges_quirk = plan
+        .warnings
+        .iter()
+        .any(|w| w.code == "kubevirt-quirk:sibling-ranges-dropped");
 
     // every vCPU pinned once, in order, to a CPU of the pod's cpuset, no CPU twice
     let vcpus: Vec<u32> = plan.vcpupin.iter().map(|p| p.0).collect();
@@ -35,7 +42,7 @@ pub fn check(plan: &GuestPlan, host: &HostTopology) -> Vec<String> {
         if !cpuset.contains(&cpu) {
             broken.push(format!("vCPU {vcpu} pinned to CPU {cpu}, outside the pod cpuset"));
         }
-        if !used.insert(cpu) {
+        if !used.insert(cpu) && !ranges_quirk {
             broken.push(format!("host CPU {cpu} pinned to two vCPUs"));
         }
     }
@@ -43,7 +50,7 @@ pub fn check(plan: &GuestPlan, host: &HostTopology) -> Vec<String> {
         if !cpuset.contains(cpu) {
             broken.push(format!("emulator pinned to CPU {cpu}, outside the pod cpuset"));
         }
-        if used.contains(cpu) {
+        if used.contains(cpu) && !ranges_quirk {
             broken.push(format!("emulator shares CPU {cpu} with a vCPU"));
         }
     }
@@ -117,4 +124,84 @@ pub fn check(plan: &GuestPlan, host: &HostTopology) -> Vec<String> {
         broken.push(format!("guest cell ids {ids:?} are not 0..n"));
     }
     broken
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::cpuset::CpuSet;
+    use crate::ids::NodeId;
+    use crate::plan::{PlanOptions, plan};
+    use crate::topology::{Cpu, Node};
+    use crate::vmi::{CpuSpec, MemorySpec, Quantity, Vmi};
+
+    /// Found by `tests/properties.rs`: an SMT-3 core whose sibling text has a range
+    /// ("1,3-4", as libvirt prints {1,3,4}) made KubeVirt's parser see the core [1] three
+    /// times, so two vCPUs were pinned to CPU 1 and `plan()`'s debug check panicked. The plan
+    /// reproduces KubeVirt (with the quirk's warning) and the fixed plan pins distinct CPUs.
+    #[test]
+    fn regression_sibling_range_repeats_a_cpu() {
+        let core: CpuSet = [1, 3, 4].into_iter().map(CpuId).collect();
+        let cpus = [1, 3, 4]
+            .into_iter()
+            .map(|id| Cpu {
+                id: CpuId(id),
+                node: Some(NodeId(0)),
+                socket: Some(0),
+                die: Some(0),
+                core: Some(0),
+                l3: None,
+                siblings: core.clone(),
+                siblings_text: "1,3-4".into(),
+                online: true,
+            })
+            .collect();
+        let host = HostTopology {
+            nodes: vec![Node {
+                id: NodeId(0),
+                cpus: vec![CpuId(1), CpuId(3), CpuId(4)],
+                memory_bytes: Some(1 << 30),
+                hugepages: vec![],
+                distances: None,
+            }],
+            cpus,
+            hugepages_global: vec![],
+            allowed: None,
+        };
+        let vmi = Vmi {
+            name: "vm".into(),
+            namespace: "default".into(),
+            cpu: CpuSpec {
+                sockets: 2,
+                cores: 1,
+                threads: 1,
+                dedicated: true,
+                ..CpuSpec::default()
+            },
+            memory: MemorySpec {
+                present: true,
+                guest: Some(Quantity::parse("1Gi").unwrap()),
+                ..MemorySpec::default()
+            },
+            ..Vmi::default()
+        };
+        let quirky = plan(&host, &vmi, &[1, 3, 4], &PlanOptions::default());
+        assert_eq!(quirky.vcpupin, vec![(0, 1), (1, 1)]);
+        assert!(
+            quirky
+                .warnings
+                .iter()
+                .any(|w| w.code == "kubevirt-quirk:sibling-ranges-dropped")
+        );
+        assert_eq!(check(&quirky, &host), Vec::<String>::new());
+        let options = PlanOptions {
+            fix_quirks: true,
+            ..PlanOptions::default()
+        };
+        let fixed = plan(&host, &vmi, &[1, 3, 4], &options);
+        assert_eq!(fixed.vcpupin, vec![(0, 1), (1, 3)]);
+        assert_eq!(check(&fixed, &host), Vec::<String>::new());
+    }
 }

@@ -376,6 +376,15 @@ fn plan_and_name_quirks(host: &HostTopology, vmi: &Vmi, cpuset: &[u32], options:
     result
 }
 
+/// The first host CPU the vCPU and emulator pins use twice.
+fn repeated_cpu(plan: &GuestPlan) -> Option<u32> {
+    let mut used = std::collections::BTreeSet::new();
+    let vcpus = plan.vcpupin.iter().map(|p| p.1);
+    vcpus
+        .chain(plan.emulatorpin.iter().flatten().copied())
+        .find(|&cpu| !used.insert(cpu))
+}
+
 /// The parts of a plan that come from the VMI alone: names, guest topology and memory.
 fn empty_plan(vmi: &Vmi, cpuset: &[u32]) -> GuestPlan {
     let (sockets, cores, threads) = vmi.topology();
@@ -447,6 +456,20 @@ fn plan_with(
 
     if vmi.cpu.dedicated {
         hits.partial_core = pinning::pin(&mut plan, vmi, &view, cpuset, quirks.partial_core);
+        // Sibling lists that disagree (a CPU named by lists of CPUs that are not its siblings,
+        // which no real host reports) make KubeVirt's chunking hand one CPU out twice. Dropped
+        // ranges do it on real hosts too: that quirk is reproduced, with its warning.
+        if !dropped
+            && plan.error.is_none()
+            && let Some(cpu) = repeated_cpu(&plan)
+        {
+            plan.fail(
+                FailureReason::Pinning,
+                format!(
+                    "host CPU {cpu} would be pinned twice: the host's sibling lists disagree (a CPU is listed as a sibling by CPUs that are not its siblings)"
+                ),
+            );
+        }
     }
     if vmi.cpu.passthrough && plan.error.is_none() {
         let outcome = numa::map(

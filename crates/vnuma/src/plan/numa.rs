@@ -113,6 +113,15 @@ pub fn map(
         );
         return outcome;
     };
+    if involved.is_empty() {
+        // no pinned vCPU, no cell to map (admission requires dedicated CPUs; KubeVirt would
+        // divide by zero below)
+        fail(
+            plan,
+            "passing through a numa topology needs pinned vCPUs: none are pinned (dedicatedCpuPlacement is off)".into(),
+        );
+        return outcome;
+    }
     let k = u64::try_from(involved.len()).unwrap_or(u64::MAX);
     if memory < k.saturating_mul(page_bytes) {
         outcome.misscaled = true;
@@ -197,5 +206,39 @@ fn drop_invalid_distances(plan: &mut GuestPlan) {
                 bad.join(", ")
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use crate::plan::{FailureReason, PlanOptions, plan};
+    use crate::topology::examples::example;
+    use crate::vmi::{Quantity, Vmi};
+
+    /// Found by the `pipeline` fuzz target (`fuzz/regressions/pipeline/`): passthrough without
+    /// dedicated CPUs (a VMI admission would refuse) pins no vCPU, involves no cell, and the
+    /// memory split divided by zero. Now a `numa-mapping` failure.
+    #[test]
+    fn regression_fuzz_passthrough_without_pins() {
+        let host = example("dual-socket").unwrap();
+        let mut vmi = Vmi {
+            name: "vm".into(),
+            namespace: "default".into(),
+            ..Vmi::default()
+        };
+        vmi.cpu.sockets = 1;
+        vmi.cpu.cores = 2;
+        vmi.cpu.threads = 1;
+        vmi.cpu.passthrough = true;
+        vmi.cpu.numa = true;
+        vmi.memory.hugepages = Some("2Mi".into());
+        vmi.memory.guest = Some(Quantity::parse("1Gi").unwrap());
+        let cpus: Vec<u32> = host.online_cpus().iter().map(|c| c.0).collect();
+        let result = plan(&host, &vmi, &cpus, &PlanOptions::default());
+        let error = result.error.unwrap();
+        assert_eq!(error.reason, FailureReason::NumaMapping);
+        assert!(error.message.contains("needs pinned vCPUs"), "{}", error.message);
     }
 }

@@ -764,3 +764,36 @@ fn the_invariant_checker_catches_broken_plans() {
             .any(|b| b == "vCPU 4 pinned to CPU 99, outside the pod cpuset")
     );
 }
+
+/// Found by the `capabilities_xml` and `sysfs_tree` fuzz targets
+/// (`fuzz/regressions/{capabilities_xml,sysfs_tree}/`): a CPU whose sibling list names a CPU
+/// of another cell (here CPU 1 lists `2`) made the pool hold CPU 2 twice, so the emulator
+/// thread shared CPU 2 with a vCPU and `plan()`'s debug check panicked. Now a pinning failure.
+#[test]
+fn regression_fuzz_foreign_sibling_pins_a_cpu_twice() {
+    let xml = "<capabilities><host><topology><cells num='2'>\
+        <cell id='0'><cpus num='2'><cpu id='0' siblings='0'/><cpu id='2' siblings='2'/></cpus></cell>\
+        <cell id='1'><cpus num='2'><cpu id='1' siblings='2'/><cpu id='3' siblings='3'/></cpus></cell>\
+        </cells></topology></host></capabilities>";
+    let host = crate::topology::capabilities::from_capabilities_xml(xml, "caps.xml").unwrap();
+    let mut vmi = Vmi {
+        name: "vm".into(),
+        namespace: "default".into(),
+        ..Vmi::default()
+    };
+    vmi.cpu.sockets = 1;
+    vmi.cpu.cores = 2;
+    vmi.cpu.threads = 1;
+    vmi.cpu.dedicated = true;
+    vmi.cpu.isolate_emulator_thread = true;
+    vmi.memory.guest = q("1Gi");
+    let result = plan(&host, &vmi, &[0, 1, 2, 3], &PlanOptions::default());
+    let error = result.error.as_ref().unwrap();
+    assert_eq!(error.reason, FailureReason::Pinning);
+    assert!(
+        error.message.starts_with("host CPU 2 would be pinned twice"),
+        "{}",
+        error.message
+    );
+    assert_eq!(invariants::check(&result, &host), Vec::<String>::new());
+}

@@ -31,8 +31,7 @@ pub enum QuantityError {
     /// the empty string).
     #[error("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")]
     Format,
-    /// Kubernetes' `ErrNumeric`: the number has no digit where one is needed, or (a Kubernetes
-    /// quirk) it has exactly 19 significant digits and exceeds 2⁶³−1.
+    /// Kubernetes' `ErrNumeric`: the number has no digit where one is needed.
     #[error("unable to parse numeric part of quantity")]
     Numeric,
     /// Kubernetes' `ErrSuffix`: the suffix is none of the known ones (e.g. `"1e"`, `"1Gi1"`).
@@ -107,9 +106,11 @@ impl Quantity {
 
         let num_len = len_i64(scanned.num);
         let denom_len = len_i64(scanned.denom);
-        // Kubernetes' int64 fast path: small enough numbers at a scale of at least 10⁻⁹.
+        // Kubernetes' int64 fast path: small enough numbers at a scale of at least 10⁻⁹. At most
+        // `maxInt64Factors` (18) digits take it, so 19 digits go the exact way and never
+        // overflow (`regression_nineteen_digits_parse`).
         let precision = match base {
-            Base::Ten => 19 - num_len.saturating_add(denom_len),
+            Base::Ten => 18 - num_len.saturating_add(denom_len),
             Base::Two if scanned.denom.is_empty() => 14i64.saturating_sub(num_len) - exponent * 3 / 10,
             Base::Two => -1,
         };
@@ -161,7 +162,7 @@ impl Quantity {
     /// saturated at the bounds of `i64`.
     ///
     /// One Kubernetes quirk is kept: a negative, fractional value that Kubernetes holds in its
-    /// arbitrary-precision form (more than 19 digits, digits below 10⁻⁹, `Pi`/`Ei` or fractional
+    /// arbitrary-precision form (more than 18 digits, digits below 10⁻⁹, `Pi`/`Ei` or fractional
     /// binary suffixes) is rounded toward zero and then incremented when it is smaller than
     /// about 9.2×10⁹ in magnitude, and rounded toward zero beyond that: `"-0.1Gi"` gives
     /// −107374181, where `"-107374182.4"` gives −107374183.
@@ -912,13 +913,30 @@ mod tests {
             ("Ei", Numeric),
             ("-Pi", Numeric),
             ("e-10", Numeric),
-            // Exactly 19 digits on the int64 fast path, over 2^63-1.
-            ("9223372036854775808", Numeric),
-            ("9999999999.999999999", Numeric),
         ];
         for (input, error) in cases {
             assert_eq!(Quantity::parse(input), Err(error), "{input:?}");
         }
+    }
+
+    /// Found by `tests/properties.rs`: "9300000000000000.1u" printed as "9300000000000000100n",
+    /// which did not parse back ("unable to parse numeric part"), because 19-digit numbers took
+    /// the int64 fast path and overflowed. Kubernetes sends more than `maxInt64Factors` (18)
+    /// digits the exact way, so they parse, and printing round-trips.
+    #[test]
+    fn regression_nineteen_digits_parse() {
+        for (input, printed) in [
+            ("9223372036854775808", "9223372036854775808"),
+            ("9999999999.999999999", "9999999999999999999n"),
+            ("9300000000000000.1u", "9300000000000000100n"),
+            ("9010000000000.1Ki", "9226240000000102400m"),
+        ] {
+            let q = Quantity::parse(input).unwrap();
+            assert_eq!(q.to_string(), printed, "{input:?}");
+            let back = Quantity::parse(printed).unwrap();
+            assert_eq!(back.cmp_value(&q), Ordering::Equal, "{input:?}");
+        }
+        assert_eq!(Quantity::parse("9223372036854775808").unwrap().value(), i64::MAX);
     }
 
     #[test]
