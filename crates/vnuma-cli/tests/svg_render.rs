@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+#[path = "../../vnuma/tests/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeSet;

@@ -1,4 +1,5 @@
 //! Shared test helpers: the hwloc fixtures (located, extracted on demand) and their oracles.
+//! The CLI crate's tests include this same file with `#[path]`.
 
 #![allow(
     dead_code,
@@ -32,6 +33,19 @@ pub(crate) fn fixtures_dir() -> PathBuf {
         dir.display()
     );
     dir
+}
+
+/// Every shared snapshot's name (its tarball without `.tar.bz2`), sorted.
+pub(crate) fn tarballs() -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(fixtures_dir())
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".tar.bz2").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
 }
 
 static EXTRACTED: OnceLock<Mutex<(tempfile::TempDir, HashMap<String, PathBuf>)>> = OnceLock::new();
