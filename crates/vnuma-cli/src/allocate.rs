@@ -8,6 +8,7 @@ use anyhow::anyhow;
 use clap::ValueEnum;
 use vnuma::kubelet::allocate::{Allocation, Request, allocate};
 use vnuma::kubelet::config::KubeletConfig;
+use vnuma::report::{json_text, yaml_text};
 use vnuma::vmi::Quantity;
 
 use crate::kubelet_args::{self, KubeletArgs};
@@ -85,8 +86,8 @@ fn request(args: &AllocateArgs) -> Result<Request, Failure> {
 }
 
 /// The contract's JSON document.
-pub(crate) fn to_json(a: &Allocation, config: &KubeletConfig) -> String {
-    let doc = serde_json::json!({
+fn doc(a: &Allocation, config: &KubeletConfig) -> serde_json::Value {
+    serde_json::json!({
         "admitted": a.admitted,
         "cpuset": a.cpuset.as_ref().map(ToString::to_string),
         "exclusive": a.exclusive,
@@ -101,10 +102,7 @@ pub(crate) fn to_json(a: &Allocation, config: &KubeletConfig) -> String {
             "reserved": a.reserved.to_string(),
         },
         "error": a.error.as_ref().map(|(reason, message)| serde_json::json!({"reason": reason, "message": message})),
-    });
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    text.push('\n');
-    text
+    })
 }
 
 fn to_table(a: &Allocation, config: &KubeletConfig, request: &Request, host_label: &str) -> String {
@@ -166,12 +164,8 @@ pub(crate) fn run(args: &AllocateArgs) -> Result<(), Failure> {
     let loaded = host::load(args.host.host.as_deref()).map_err(Failure::input)?;
     let allocation = allocate(&loaded.host, &config, &request, &existing).map_err(Failure::input)?;
     let text = match args.output {
-        AllocateFormat::Json => to_json(&allocation, &config),
-        AllocateFormat::Yaml => {
-            let value: serde_json::Value =
-                serde_json::from_str(&to_json(&allocation, &config)).unwrap_or(serde_json::Value::Null);
-            serde_saphyr::to_string(&value).unwrap_or_default()
-        }
+        AllocateFormat::Json => json_text(&doc(&allocation, &config)),
+        AllocateFormat::Yaml => yaml_text(&doc(&allocation, &config)),
         AllocateFormat::Table => to_table(&allocation, &config, &request, &loaded.label),
     };
     output::emit(&text, args.output_file.as_deref()).map_err(Failure::input)?;

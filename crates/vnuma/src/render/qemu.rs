@@ -219,9 +219,7 @@ pub fn pinning_json(plan: &GuestPlan) -> String {
         "emulator": plan.emulatorpin.as_deref().map(list),
         "iothreads": plan.iothreadpin.iter().map(|(t, c)| serde_json::json!({"iothread": t, "cpus": list(c)})).collect::<Vec<_>>(),
     });
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    text.push('\n');
-    text
+    crate::report::json_text(&doc)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::cpuset::{CpuSet, NodeSet};
 use crate::ids::{CpuId, NodeId};
 use crate::plan::{CpusetSource, GuestPlan, KubevirtVersion};
-use crate::report::{human_bytes, page_size_label};
+use crate::report::{human_bytes, json_text, page_size_label, yaml_text};
 use crate::topology::HostTopology;
 
 /// What the report says about where things came from.
@@ -222,17 +222,12 @@ fn doc(plan: &GuestPlan, ctx: &Context<'_>) -> PlanDoc {
 
 /// The `plan -o json` document of `cli-contract.md`.
 pub fn to_json(plan: &GuestPlan, ctx: &Context<'_>) -> String {
-    let mut text =
-        serde_json::to_string_pretty(&doc(plan, ctx)).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    text.push('\n');
-    text
+    json_text(&doc(plan, ctx))
 }
 
 /// The same document as YAML.
 pub fn to_yaml(plan: &GuestPlan, ctx: &Context<'_>) -> String {
-    // Through serde_json's value, so key order and null handling match the JSON form.
-    let value = serde_json::to_value(doc(plan, ctx)).unwrap_or(serde_json::Value::Null);
-    serde_saphyr::to_string(&value).unwrap_or_else(|e| format!("error: {e}\n"))
+    yaml_text(&doc(plan, ctx))
 }
 
 /// The table: the guest, the host nodes with the pinned CPUs marked, the guest cells, the

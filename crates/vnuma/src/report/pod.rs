@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::report::{json_text, yaml_text};
 use crate::vmi::Quantity;
 use crate::vmi::pod::PodResources;
 
@@ -68,15 +69,12 @@ fn doc(namespace: &str, name: &str, r: &PodResources) -> PodDoc {
 
 /// The JSON document.
 pub fn to_json(namespace: &str, name: &str, r: &PodResources) -> String {
-    let mut text = serde_json::to_string_pretty(&doc(namespace, name, r)).unwrap_or_default();
-    text.push('\n');
-    text
+    json_text(&doc(namespace, name, r))
 }
 
 /// The same as YAML.
 pub fn to_yaml(namespace: &str, name: &str, r: &PodResources) -> String {
-    let value = serde_json::to_value(doc(namespace, name, r)).unwrap_or(serde_json::Value::Null);
-    serde_saphyr::to_string(&value).unwrap_or_default()
+    yaml_text(&doc(namespace, name, r))
 }
 
 /// The table.

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::report::human_bytes;
+use crate::report::{human_bytes, json_text};
 use crate::reschedule::Placements;
 
 fn share(count: usize, total: usize) -> f64 {
@@ -33,9 +33,7 @@ pub fn to_json(p: &Placements) -> String {
         "rejected": p.rejected,
         "failed": p.failed,
     });
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    text.push('\n');
-    text
+    json_text(&doc)
 }
 
 /// The table.

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::cpuset::CpuSet;
 use crate::ids::CpuId;
-use crate::report::{human_bytes, page_size_label};
+use crate::report::{human_bytes, json_text, page_size_label, yaml_text};
 use crate::topology::{HostTopology, HugepagePool, Node};
 
 #[derive(Serialize)]
@@ -69,17 +69,19 @@ fn node_cpus(node: &Node) -> CpuSet {
     node.cpus.iter().copied().collect()
 }
 
-/// The `topology -o yaml` document: the JSON document as YAML.
-pub fn to_yaml(host: &HostTopology, source: &str) -> String {
-    let value: serde_json::Value =
-        serde_json::from_str(&to_json(host, source)).unwrap_or(serde_json::Value::Null);
-    serde_saphyr::to_string(&value).unwrap_or_default()
-}
-
 /// The `topology -o json` document. `source` says where the host came from
 /// (`sysfs:/path`, `capabilities:/path`, `example:NAME`).
 pub fn to_json(host: &HostTopology, source: &str) -> String {
-    let doc = TopologyDoc {
+    json_text(&doc(host, source))
+}
+
+/// The same document as YAML.
+pub fn to_yaml(host: &HostTopology, source: &str) -> String {
+    yaml_text(&doc(host, source))
+}
+
+fn doc<'a>(host: &HostTopology, source: &'a str) -> TopologyDoc<'a> {
+    TopologyDoc {
         source,
         nodes: host
             .nodes
@@ -115,10 +117,7 @@ pub fn to_json(host: &HostTopology, source: &str) -> String {
             cpus: a.cpus.to_string(),
             mems: a.mems.to_string(),
         }),
-    };
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    text.push('\n');
-    text
+    }
 }
 
 fn pools_line(pools: &[HugepagePool]) -> String {
