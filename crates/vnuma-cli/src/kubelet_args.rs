@@ -44,6 +44,13 @@ pub(crate) fn load(args: &KubeletArgs) -> Result<(KubeletConfig, Existing), Fail
         Some(path) => {
             let origin = path.display().to_string();
             let text = read_input(&origin).map_err(Failure::input)?;
+            crate::validate::check(&origin, || {
+                vnuma::kubelet::config_fields::unknown_fields(Source {
+                    origin: &origin,
+                    text: &text,
+                })
+                .map_err(Failure::input)
+            })?;
             read_kubelet_config(Source {
                 origin: &origin,
                 text: &text,

@@ -10,6 +10,7 @@ mod output;
 mod plan;
 mod pod;
 mod progress;
+mod validate;
 mod verify;
 mod vmi_args;
 
@@ -28,6 +29,8 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    validate: validate::ValidateArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,6 +139,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    validate::set(&cli.validate);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {

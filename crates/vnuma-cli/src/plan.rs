@@ -311,10 +311,14 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
             )
             .map_err(|e| Failure::cannot_run(anyhow!("{e}")))?,
         ),
-        (PlanFormat::Qemu, None) => Some(
+        (PlanFormat::Qemu, None) => Some({
+            for warning in vnuma::render::qemu::warnings(&plan) {
+                eprintln!("warning: {warning}");
+            }
+
             vnuma::render::qemu::command_line(&plan, &qemu_options)
-                .map_err(|e| Failure::input(anyhow!("{e}")))?,
-        ),
+                .map_err(|e| Failure::input(anyhow!("{e}")))?
+        }),
         (PlanFormat::QemuPinning, None) => Some(vnuma::render::qemu::pinning_json(&plan)),
         (PlanFormat::Xml, None) => Some(vnuma::render::libvirt::domain_xml(&plan)),
         (PlanFormat::Json, _) => Some(report::to_json(&plan, &ctx)),

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::anyhow;
-use vnuma::vmi::input::{Source, read_vmi};
+use vnuma::vmi::input::{Source, read_vmi, unknown_fields};
 use vnuma::vmi::{ClusterConfig, Vmi, VmiError, admission, cluster, defaults};
 
 use crate::Failure;
@@ -76,6 +76,16 @@ pub(crate) fn load(args: &VmiArgs, host: Option<&str>) -> Result<(Vmi, ClusterCo
         .iter()
         .map(|(o, t)| Source { origin: o, text: t })
         .collect();
+    crate::validate::check(&origin, || {
+        unknown_fields(Source {
+            origin: &origin,
+            text: &text,
+        })
+        .map_err(vmi_error)
+    })?;
+    for source in &extra {
+        crate::validate::check(source.origin, || unknown_fields(*source).map_err(vmi_error))?;
+    }
     let mut vmi = read_vmi(
         Source {
             origin: &origin,
@@ -89,6 +99,13 @@ pub(crate) fn load(args: &VmiArgs, host: Option<&str>) -> Result<(Vmi, ClusterCo
         Some(path) => {
             let origin = path.display().to_string();
             let text = read_input(&origin).map_err(Failure::input)?;
+            crate::validate::check(&origin, || {
+                unknown_fields(Source {
+                    origin: &origin,
+                    text: &text,
+                })
+                .map_err(vmi_error)
+            })?;
             cluster::read_cluster_config(Source {
                 origin: &origin,
                 text: &text,

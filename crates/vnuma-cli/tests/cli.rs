@@ -284,7 +284,7 @@ fn works_as_a_kubectl_plugin() {
     std::fs::copy(env!("CARGO_BIN_EXE_vnuma"), &plugin).unwrap();
     let help = Command::new(&plugin).arg("--help").output().unwrap();
     assert!(
-        text(&help.stdout).contains("Usage: kubectl vnuma <COMMAND>"),
+        text(&help.stdout).contains("Usage: kubectl vnuma [OPTIONS] <COMMAND>"),
         "{}",
         text(&help.stdout)
     );

@@ -12,6 +12,7 @@
 
 pub mod cpuset;
 pub mod ids;
+pub mod k8s;
 pub mod kubelet;
 pub mod plan;
 pub mod render;

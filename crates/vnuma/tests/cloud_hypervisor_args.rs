@@ -16,7 +16,7 @@ use std::path::Path;
 
 use support::{fixtures_dir, fsroot};
 use vnuma::plan::{GuestPlan, PlanOptions, plan};
-use vnuma::render::cloud_hypervisor::{ChOptions, args, command_line};
+use vnuma::render::cloud_hypervisor::{ChError, ChOptions, args, command_line};
 use vnuma::topology::HostTopology;
 use vnuma::topology::sysfs::read_sysfs;
 use vnuma::vmi::input::{Source, read_vmi};
@@ -165,7 +165,16 @@ fn smt_guests_on_every_snapshot_with_smt2_cores() {
             let p = planned(&host, vmi, &cpuset);
             assert_eq!(p.error, None, "{name} {what}: {:?}", p.error);
             assert_eq!(p.vcpupin.len(), 8, "{name} {what}");
-            check(&p, &format!("{name} {what}"));
+            if what == "hotplug" {
+                // KubeVirt's cells hold the boot vCPUs only; CH refuses the other slots.
+                assert_eq!(
+                    args(&p, &ChOptions::default()),
+                    Err(ChError::HotplugSlotsInNoCell { slots: "8-31".into() }),
+                    "{name}"
+                );
+            } else {
+                check(&p, &format!("{name} {what}"));
+            }
         }
         checked.push(name);
     }
@@ -187,6 +196,8 @@ fn catalogue_shapes_on_the_built_in_hosts() {
     hot.cpu.max_sockets = 8;
     let mut no_passthrough = base.clone();
     no_passthrough.cpu.passthrough = false;
+    let mut hot_no_passthrough = hot.clone();
+    hot_no_passthrough.cpu.passthrough = false;
     let mut no_hugepages = no_passthrough.clone();
     no_hugepages.memory.hugepages = None;
     let cases: Vec<(&str, &Vmi, Vec<u32>)> = vec![
@@ -194,7 +205,7 @@ fn catalogue_shapes_on_the_built_in_hosts() {
         ("scenario-b", &base, vec![7, 8, 23, 24]),
         ("isolated-emulator", &iso, vec![2, 3, 4, 5, 18, 19]),
         ("smt2", &smt, vec![7, 8, 23, 24]),
-        ("hotplug", &hot, vec![7, 8, 23, 24]),
+        ("hotplug-no-cells", &hot_no_passthrough, vec![7, 8, 23, 24]),
         ("no-passthrough", &no_passthrough, vec![7, 8, 23, 24]),
         ("no-hugepages", &no_hugepages, vec![7, 8, 23, 24]),
     ];
@@ -203,6 +214,12 @@ fn catalogue_shapes_on_the_built_in_hosts() {
         assert_eq!(p.error, None, "{what}");
         check(&p, what);
     }
+    // Hotplug with cells: the slots 4-15 are in no cell, which CH refuses.
+    let p = planned(&host, &hot, &[7, 8, 23, 24]);
+    assert_eq!(
+        args(&p, &ChOptions::default()),
+        Err(ChError::HotplugSlotsInNoCell { slots: "4-15".into() })
+    );
     let asym = vnuma::topology::examples::example("asymmetric").unwrap();
     let mut big = base.clone();
     big.memory.hugepages = Some("1Gi".into());

@@ -76,7 +76,7 @@ impl KubeletConfig {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct KubeletConfiguration {
+pub(crate) struct KubeletConfiguration {
     cpu_manager_policy: Option<String>,
     cpu_manager_policy_options: Option<BTreeMap<String, String>>,
     #[serde(rename = "reservedSystemCPUs")]

@@ -7,6 +7,7 @@
 
 pub mod allocate;
 pub mod config;
+pub mod config_fields;
 pub mod cpu_assignment;
 pub mod cpu_manager;
 #[cfg(test)]

@@ -225,7 +225,37 @@ pub struct GuestPlan {
     pub error: Option<Failure>,
 }
 
+impl Guest {
+    /// vCPU slots in the domain: `maxSockets × cores × threads` with CPU hotplug, else the
+    /// boot vCPUs.
+    pub fn max_vcpus(&self) -> u32 {
+        if self.max_sockets == 0 {
+            self.vcpus
+        } else {
+            self.max_sockets
+                .saturating_mul(self.cores)
+                .saturating_mul(self.threads)
+        }
+    }
+}
+
 impl GuestPlan {
+    /// vCPU slots that no guest cell lists, ascending: with passthrough, the hot-pluggable
+    /// slots (KubeVirt builds the cells from the boot vCPUs only, `kubevirt-numa.md` §1.13).
+    /// Empty when the plan has no cells.
+    pub fn vcpus_outside_cells(&self) -> Vec<u32> {
+        if self.cells.is_empty() {
+            return Vec::new();
+        }
+        let mut inside = std::collections::BTreeSet::new();
+        for cell in &self.cells {
+            inside.extend(cell.vcpus.iter().copied());
+        }
+        (0..self.guest.max_vcpus())
+            .filter(|v| !inside.contains(v))
+            .collect()
+    }
+
     fn warn(&mut self, code: &str, message: String) {
         self.warnings.push(Warning {
             code: code.to_string(),

@@ -23,8 +23,9 @@
 //!   hugepage settings and with `prefault=on` only under immediate allocation, because a
 //!   `--numa` node without a zone has no memory.
 //! - **Hotplug**: with `maxSockets`, `max=` is `maxSockets × cores × threads` and the
-//!   topology has `maxSockets` packages. The cells cover the boot vCPUs only; hotplugged vCPUs
-//!   are in no cell.
+//!   topology has `maxSockets` packages. Without guest cells that is all; with cells the plan
+//!   is refused ([`ChError::HotplugSlotsInNoCell`]): KubeVirt's cells cover the boot vCPUs only,
+//!   and Cloud Hypervisor refuses vCPUs that are in none of its NUMA nodes.
 //!
 //! Limits Cloud Hypervisor does not check, or checks only after mangling a value, are refused
 //! here as [`ChError`]s rather than rendered wrong.
@@ -120,6 +121,17 @@ pub enum ChError {
         to: u32,
         /// The value.
         value: u32,
+    },
+    /// CPU hotplug slots that no cell lists, while the guest has cells: KubeVirt builds the
+    /// cells from the boot vCPUs only, and Cloud Hypervisor refuses vCPUs outside its NUMA
+    /// nodes.
+    #[error(
+        "vcpu slots {slots} (CPU hotplug) are in no guest NUMA cell, and cloud hypervisor refuses \
+         vcpus outside its numa nodes (KubeVirt builds the cells from the boot vcpus only)"
+    )]
+    HotplugSlotsInNoCell {
+        /// The slots, kernel list.
+        slots: String,
     },
     /// A boot vCPU that no cell lists, while the guest has cells.
     #[error("vcpu {vcpu} is in no guest cell")]
@@ -325,10 +337,14 @@ fn check_vcpus(plan: &GuestPlan, max_vcpus: u64) -> Result<(), ChError> {
             owner.insert(vcpu, cell.id);
         }
     }
-    match (0..boot).find(|vcpu| !owner.contains_key(vcpu)) {
-        Some(vcpu) => Err(ChError::VcpuInNoCell { vcpu }),
-        None => Ok(()),
+    if let Some(vcpu) = (0..boot).find(|vcpu| !owner.contains_key(vcpu)) {
+        return Err(ChError::VcpuInNoCell { vcpu });
     }
+    let slots = plan.vcpus_outside_cells();
+    if !slots.is_empty() {
+        return Err(ChError::HotplugSlotsInNoCell { slots: list(slots) });
+    }
+    Ok(())
 }
 
 /// The `--memory-zone` values; empty when the memory is plain `--memory size=`.

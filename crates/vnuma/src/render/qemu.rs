@@ -13,6 +13,23 @@ use crate::ids::CpuId;
 use crate::plan::GuestPlan;
 use crate::render::shell;
 
+/// What QEMU will say about a plan it accepts: with CPU hotplug and guest cells, the
+/// hot-pluggable vCPU slots are in no `-numa node` (KubeVirt builds the cells from the boot
+/// vCPUs only), so QEMU warns at start ("CPU(s) not present in any NUMA nodes") and gives
+/// each such slot a guest node by its default rule (on x86 machines, the socket id modulo the
+/// node count). One line each, for the caller to print on stderr.
+pub fn warnings(plan: &GuestPlan) -> Vec<String> {
+    let outside = plan.vcpus_outside_cells();
+    if outside.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "vcpu slots {} (CPU hotplug) are in no guest NUMA cell: QEMU warns \"CPU(s) not present in any \
+         NUMA nodes\" at start and gives each a guest node by its default rule (x86: socket id modulo the node count)",
+        outside.iter().copied().map(CpuId).collect::<CpuSet>()
+    )]
+}
+
 /// How guest memory is backed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MemoryBackend {

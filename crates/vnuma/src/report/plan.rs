@@ -58,6 +58,8 @@ struct GuestDoc {
     cores: u32,
     threads: u32,
     vcpus: u32,
+    max_vcpus: u32,
+    enabled_vcpus: String,
     memory_bytes: u64,
     page_size_bytes: Option<u64>,
 }
@@ -146,6 +148,8 @@ fn doc(plan: &GuestPlan, ctx: &Context<'_>) -> PlanDoc {
             cores: plan.guest.cores,
             threads: plan.guest.threads,
             vcpus: plan.guest.vcpus,
+            max_vcpus: plan.guest.max_vcpus(),
+            enabled_vcpus: (0..plan.guest.vcpus).map(CpuId).collect::<CpuSet>().to_string(),
             memory_bytes: plan.guest.memory_bytes,
             page_size_bytes: plan.guest.page_size_bytes,
         },
@@ -260,6 +264,22 @@ pub fn to_table(plan: &GuestPlan, host: &HostTopology, ctx: &Context<'_>) -> Str
         "guest: {} socket(s) x {} core(s) x {} thread(s) = {} vCPUs, {memory}",
         g.sockets, g.cores, g.threads, g.vcpus
     );
+    if g.max_sockets != 0 {
+        let outside = plan.vcpus_outside_cells();
+        let mut line = format!(
+            "CPU hotplug: {} vCPU slots ({} sockets), vCPUs {} enabled at boot",
+            g.max_vcpus(),
+            g.max_sockets,
+            (0..g.vcpus).map(CpuId).collect::<CpuSet>()
+        );
+        if !outside.is_empty() {
+            line.push_str(&format!(
+                "; slots {} are in no guest NUMA cell",
+                outside.iter().copied().map(CpuId).collect::<CpuSet>()
+            ));
+        }
+        let _ = writeln!(out, "{line}");
+    }
 
     // Marks on host CPUs: vCPUs, emulator, IOThreads.
     let mut marks: BTreeMap<u32, Vec<String>> = BTreeMap::new();

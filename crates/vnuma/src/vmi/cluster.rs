@@ -6,8 +6,9 @@ use crate::vmi::input::{Source, documents, typed};
 use crate::vmi::wire::ObjectMeta;
 use crate::vmi::{ClusterConfig, VmiError};
 
+/// The `kubevirt.io/v1` KubeVirt CR.
 #[derive(Debug, Default, Deserialize)]
-struct KubeVirt {
+pub(crate) struct KubeVirt {
     metadata: Option<ObjectMeta>,
     spec: Option<KubeVirtSpec>,
 }

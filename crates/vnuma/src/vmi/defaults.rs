@@ -15,17 +15,6 @@ pub fn apply(vmi: &mut Vmi, cluster: &ClusterConfig) {
         .get_or_insert_with(|| cluster.default_architecture.clone())
         .clone();
 
-    // setupCPUHotplug: runs on the sockets the user wrote (0 stays 0: no hotplug).
-    if cluster.live_update && architecture != "arm64" && vmi.cpu.max_sockets == 0 && vmi.cpu.sockets != 0 {
-        let per_socket = vmi.cpu.cores.max(1).saturating_mul(vmi.cpu.threads.max(1));
-        let wanted = match cluster.max_cpu_sockets {
-            Some(max) => max,
-            None => vmi.cpu.sockets.saturating_mul(cluster.max_hotplug_ratio),
-        };
-        let cap = (MAX_HOTPLUG_VCPUS / per_socket).max(vmi.cpu.sockets);
-        vmi.cpu.max_sockets = wanted.min(cap);
-    }
-
     // SetDefaultGuestCPUTopology: only when all three are unset.
     if vmi.cpu.sockets == 0 && vmi.cpu.cores == 0 && vmi.cpu.threads == 0 {
         let from_resources = vmi
@@ -39,6 +28,18 @@ pub fn apply(vmi: &mut Vmi, cluster: &ClusterConfig) {
         vmi.cpu.sockets = from_resources.unwrap_or(1);
         vmi.cpu.cores = 1;
         vmi.cpu.threads = 1;
+    }
+
+    // setupCPUHotplug, after the guest topology default (so sockets taken from the CPU request
+    // get hotplug too); sockets left 0 because cores or threads are set stay without hotplug.
+    if cluster.live_update && architecture != "arm64" && vmi.cpu.max_sockets == 0 && vmi.cpu.sockets != 0 {
+        let per_socket = vmi.cpu.cores.max(1).saturating_mul(vmi.cpu.threads.max(1));
+        let wanted = match cluster.max_cpu_sockets {
+            Some(max) => max,
+            None => vmi.cpu.sockets.saturating_mul(cluster.max_hotplug_ratio),
+        };
+        let cap = (MAX_HOTPLUG_VCPUS / per_socket).max(vmi.cpu.sockets);
+        vmi.cpu.max_sockets = wanted.min(cap);
     }
 
     // Guest memory: requests, then limits, then one hugepage.

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use crate::vmi::instancetype::{self, Catalogue};
 use crate::vmi::quantity::Quantity;
-use crate::vmi::wire;
 use crate::vmi::{CpuSpec, Disk, MemorySpec, Realtime, Resources, Vmi, VmiError};
+use crate::vmi::{schema, wire};
 
 /// One YAML source: its name for messages and its text.
 #[derive(Debug, Clone, Copy)]
@@ -85,6 +85,22 @@ fn flatten(value: Value, origin: &str, out: &mut Vec<Document>) {
     }
 }
 
+/// The unknown fields of every KubeVirt object in a YAML stream (VMIs, VMs, instancetypes,
+/// preferences, the KubeVirt CR), judged by KubeVirt's schema as the API server's field
+/// validation would: one `Kind/name: unknown field PATH; did you mean NAME?` line each.
+///
+/// # Errors
+/// [`VmiError::Yaml`] for a stream that does not parse.
+pub fn unknown_fields(source: Source<'_>) -> Result<Vec<String>, VmiError> {
+    let mut out = Vec::new();
+    for doc in documents(source)? {
+        for field in schema::unknown_fields(&doc.value) {
+            out.push(format!("{}/{}: {field}", doc.kind(), doc.name()));
+        }
+    }
+    Ok(out)
+}
+
 /// Reads the VMI from `main` (picked by `name` when several are there), expanding a
 /// VirtualMachine's instancetype and preference from `main` and `extra` sources.
 ///
@@ -138,6 +154,14 @@ pub fn read_vmi(main: Source<'_>, extra: &[Source<'_>], name: Option<&str>) -> R
     let origin = chosen.origin.as_str();
     match chosen.kind() {
         "VirtualMachine" => {
+            // The API server's own words for a VirtualMachine without its template.
+            if chosen.value.pointer("/spec/template").is_none_or(Value::is_null) {
+                return Err(VmiError::Field {
+                    origin: origin.to_string(),
+                    path: format!("VirtualMachine {:?} is invalid: spec.template", chosen.name()),
+                    message: "Required value".into(),
+                });
+            }
             let vm: wire::VirtualMachine = typed(&chosen.value, origin)?;
             let meta = vm.metadata.unwrap_or_default();
             let spec = vm.spec.unwrap_or_default();

@@ -46,8 +46,9 @@ impl Catalogue {
     }
 }
 
+/// `instancetype.kubevirt.io/v1beta1` VirtualMachine(Cluster)Instancetype.
 #[derive(Debug, Default, Deserialize)]
-struct Instancetype {
+pub(crate) struct Instancetype {
     spec: Option<InstancetypeSpec>,
 }
 
@@ -82,8 +83,9 @@ struct InstancetypeMemory {
     max_guest: Option<QuantityText>,
 }
 
+/// `instancetype.kubevirt.io/v1beta1` VirtualMachine(Cluster)Preference.
 #[derive(Debug, Default, Deserialize)]
-struct Preference {
+pub(crate) struct Preference {
     spec: Option<PreferenceSpec>,
 }
 

@@ -12,7 +12,10 @@ pub mod input;
 pub mod instancetype;
 pub mod pod;
 pub mod quantity;
+pub mod schema;
 pub mod wire;
+#[cfg(test)]
+mod wire_schema;
 
 use std::collections::BTreeMap;
 

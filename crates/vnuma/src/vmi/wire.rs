@@ -208,7 +208,8 @@ pub struct Devices {
 pub struct Disk {
     /// Name.
     pub name: Option<String>,
-    /// Own IOThread.
+    /// Own IOThread. KubeVirt spells it with capitals (`dedicatedIOThread`).
+    #[serde(rename = "dedicatedIOThread")]
     pub dedicated_io_thread: Option<bool>,
 }
 

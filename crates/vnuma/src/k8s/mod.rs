@@ -1,0 +1,8 @@
+//! The Kubernetes foundation both the kubelet and the KubeVirt stages stand on: what the API
+//! machinery gives every object, independent of any one API group.
+//!
+//! - [`fields`]: known-field trees and the unknown-field check of `--validate`.
+
+pub mod fields;
+#[cfg(test)]
+pub(crate) mod trace;
