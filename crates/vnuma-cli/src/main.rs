@@ -51,10 +51,21 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff), generated from the command-line definition.
-    Man,
+    /// Print a man page (roff), generated from the command-line definition: `vnuma(1)`, or
+    /// with a subcommand its own page (`vnuma man plan` is `vnuma-plan(1)`); `--dir DIR`
+    /// writes every page (vnuma.1, vnuma-plan.1, ...) into DIR, creating it.
+    Man(ManArgs),
     /// Check a running VM (QMP socket or libvirt domain) against its plan.
     Verify(verify::VerifyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ManArgs {
+    /// The subcommand whose page to print (default: the main page).
+    subcommand: Option<String>,
+    /// Write every page into this directory instead (created if missing).
+    #[arg(long, value_name = "DIR", conflicts_with = "subcommand")]
+    dir: Option<PathBuf>,
 }
 
 /// Where the host comes from; shared by every command that needs one.
@@ -159,19 +170,50 @@ fn run(cli: Cli) -> Result<(), Failure> {
             clap_complete::generate(shell, &mut cmd, name, &mut text);
             output::emit(&String::from_utf8_lossy(&text), None).map_err(Failure::input)
         }
-        Command::Man => {
-            let mut text = Vec::new();
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut text)
-                .map_err(Failure::input)?;
-            output::emit(&String::from_utf8_lossy(&text), None).map_err(Failure::input)
-        }
+        Command::Man(args) => man(&args),
         Command::Plan(args) => plan::run(&args, false),
         Command::Explain(args) => plan::run(&args, true),
         Command::Verify(args) => verify::run(&args),
         Command::Pod(args) => pod::run(&args),
         Command::Allocate(args) => allocate::run(&args),
     }
+}
+
+/// The man pages: the main one and one per subcommand, as clap_mangen names them
+/// (`vnuma-plan`), which the main page's SUBCOMMANDS section refers to.
+fn man(args: &ManArgs) -> Result<(), Failure> {
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    let render = |cmd: clap::Command| -> Result<(String, String), Failure> {
+        let page = clap_mangen::Man::new(cmd);
+        let mut text = Vec::new();
+        page.render(&mut text).map_err(Failure::input)?;
+        Ok((page.get_filename(), String::from_utf8_lossy(&text).into_owned()))
+    };
+    if let Some(dir) = &args.dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::input(anyhow::anyhow!("--dir {}: {e}", dir.display())))?;
+        let mut pages = vec![render(cmd.clone())?];
+        for sub in cmd.get_subcommands() {
+            pages.push(render(sub.clone())?);
+        }
+        for (name, text) in pages {
+            output::emit(&text, Some(&dir.join(name))).map_err(Failure::input)?;
+        }
+        return Ok(());
+    }
+    let page = match &args.subcommand {
+        None => cmd,
+        Some(name) => cmd.find_subcommand(name).cloned().ok_or_else(|| {
+            let names: Vec<&str> = cmd.get_subcommands().map(clap::Command::get_name).collect();
+            Failure::input(anyhow::anyhow!(
+                "no subcommand {name:?}; the pages are: {}",
+                names.join(", ")
+            ))
+        })?,
+    };
+    let (_, text) = render(page)?;
+    output::emit(&text, None).map_err(Failure::input)
 }
 
 fn topology(args: &TopologyArgs) -> Result<(), Failure> {
