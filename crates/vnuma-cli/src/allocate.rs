@@ -18,7 +18,7 @@ use crate::{Failure, HostArgs, host, output};
 pub(crate) enum AllocateFormat {
     /// A view for people.
     Table,
-    /// The JSON document of cli-contract.md.
+    /// The JSON document (reference: docs/formats.md in the repository).
     Json,
     /// The same document as YAML.
     Yaml,

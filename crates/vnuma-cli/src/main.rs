@@ -82,7 +82,7 @@ pub(crate) struct HostArgs {
 enum TopologyFormat {
     /// A view for people.
     Table,
-    /// The JSON document of cli-contract.md.
+    /// The JSON document (reference: docs/formats.md in the repository).
     Json,
     /// The same document as YAML.
     Yaml,

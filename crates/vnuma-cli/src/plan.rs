@@ -25,7 +25,7 @@ pub(crate) enum PlanFormat {
     Table,
     /// The libvirt domain XML.
     Xml,
-    /// The JSON document of cli-contract.md.
+    /// The JSON document (reference: docs/formats.md in the repository).
     Json,
     /// The same document as YAML.
     Yaml,
@@ -196,6 +196,17 @@ fn predict(
         .flat_map(|s| s.iter().map(|c| c.0))
         .collect();
     let mut plan = vnuma::plan::plan(host, vmi, &cpuset, options);
+    if !fix_quirks && let Some((pod, launcher)) = vnuma::vmi::pod::parity_mismatch(vmi, cluster) {
+        plan.warnings.push(vnuma::plan::Warning {
+            code: "kubevirt-quirk:parity-mismatch".into(),
+            message: format!(
+                "KubeVirt gives the pod {} CPUs but virt-launcher pins {} (supplemental IOThreads counted twice in \
+                 the emulator's even parity); --fix-kubevirt-quirks gives the pod what the launcher needs",
+                pod / 1000,
+                launcher / 1000
+            ),
+        });
+    }
     if !allocation.exclusive {
         plan.warnings.push(vnuma::plan::Warning {
             code: "cpuset-shared-pool".into(),

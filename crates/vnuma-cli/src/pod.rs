@@ -38,6 +38,17 @@ pub(crate) struct PodArgs {
 pub(crate) fn run(args: &PodArgs) -> Result<(), Failure> {
     let (vmi, cluster) = vmi_args::load(&args.input, None)?;
     let resources = vnuma::vmi::pod::render(&vmi, &cluster, args.fix_kubevirt_quirks);
+    if !args.fix_kubevirt_quirks
+        && let Some((pod, launcher)) = vnuma::vmi::pod::parity_mismatch(&vmi, &cluster)
+    {
+        eprintln!(
+            "warning: kubevirt-quirk:parity-mismatch: KubeVirt gives the pod {} CPUs but virt-launcher pins {} \
+             (supplemental IOThreads counted twice in the emulator's even parity); --fix-kubevirt-quirks renders {}",
+            pod / 1000,
+            launcher / 1000,
+            launcher / 1000
+        );
+    }
     let text = match args.output {
         PodFormat::Table => report::to_table(&vmi.namespace, &vmi.name, &resources),
         PodFormat::Json => report::to_json(&vmi.namespace, &vmi.name, &resources),

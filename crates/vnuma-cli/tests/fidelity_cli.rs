@@ -217,3 +217,56 @@ fn an_unknown_kubelet_configuration_field_is_named_with_the_nearest_known_one() 
     assert!(text(&out.stderr).contains("error: "));
     assert!(text(&out.stderr).contains("1 unknown field(s) (--validate=strict refuses them)"));
 }
+
+/// `kubevirt-quirk:parity-mismatch` was documented but never emitted: 1 vCPU, 1 supplemental
+/// IOThread, an isolated emulator thread with even parity: the pod gets 3 CPUs, the launcher
+/// pins 1 + 1 + 2.
+#[test]
+fn the_parity_quirk_is_named_when_it_shorts_the_pod() {
+    let dir = tempfile::tempdir().unwrap();
+    let vmi = write(
+        dir.path(),
+        "parity.yaml",
+        "apiVersion: kubevirt.io/v1
+kind: VirtualMachineInstance
+metadata:
+  name: parity
+  annotations: {alpha.kubevirt.io/EmulatorThreadCompleteToEvenParity: \"\"}
+spec:
+  domain:
+    cpu: {cores: 1, dedicatedCpuPlacement: true, isolateEmulatorThread: true, numa: {guestMappingPassthrough: {}}}
+    ioThreadsPolicy: supplementalPool
+    ioThreads: {supplementalPoolThreadCount: 1}
+    memory: {hugepages: {pageSize: 2Mi}}
+    resources: {requests: {memory: 64Mi}}
+    devices: {disks: [{name: d, disk: {bus: virtio}}]}
+  volumes: [{name: d, emptyDisk: {capacity: 1Gi}}]
+",
+    );
+    let out = vnuma(&["pod", &vmi, "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["requests"]["cpu"], "3");
+    assert!(
+        text(&out.stderr).contains(
+            "warning: kubevirt-quirk:parity-mismatch: KubeVirt gives the pod 3 CPUs but virt-launcher pins 4"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let fixed = vnuma(&["pod", &vmi, "-o", "json", "--fix-kubevirt-quirks"]);
+    let doc: serde_json::Value = serde_json::from_slice(&fixed.stdout).unwrap();
+    assert_eq!(doc["requests"]["cpu"], "4");
+    assert!(!text(&fixed.stderr).contains("parity-mismatch"));
+
+    // Predicted plan: the warning is in the document.
+    let out = vnuma(&["plan", &vmi, "-o", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = doc["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"kubevirt-quirk:parity-mismatch"), "{codes:?}");
+}

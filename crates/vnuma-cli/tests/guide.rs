@@ -112,3 +112,55 @@ fn every_command_of_the_guide_runs() {
         );
     }
 }
+
+/// `--help` and `explain` point only to what a user can open: pages in `docs/` that exist,
+/// or upstream references; never the private spec files the project was built from.
+#[test]
+fn help_and_explain_point_only_to_what_a_user_can_open() {
+    let vnuma = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_vnuma"))
+            .args(args)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let mut texts = vec![vnuma(&["--help"])];
+    for sub in [
+        "topology",
+        "plan",
+        "explain",
+        "allocate",
+        "pod",
+        "verify",
+        "man",
+        "completions",
+    ] {
+        texts.push(vnuma(&[sub, "--help"]));
+    }
+    texts.push(vnuma(&["explain", "examples/seed.yaml", "--cpuset", "7-8,23-24"]));
+    texts.push(vnuma(&["man"]));
+    for text in texts {
+        for private in [
+            "cli-contract",
+            "behaviour reference",
+            "kubevirt-numa.md",
+            "kubelet.md",
+            "(1.7",
+            "(1.10",
+        ] {
+            assert!(!text.contains(private), "{private:?} in:\n{text}");
+        }
+        for (i, _) in text.match_indices("docs/") {
+            let name: String = text[i..]
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != ')')
+                .collect();
+            let name = name.trim_end_matches(['.', ',', ';', '`']);
+            assert!(
+                repo().join(name).exists(),
+                "{name} is referenced but not in the repository"
+            );
+        }
+    }
+}

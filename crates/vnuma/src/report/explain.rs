@@ -28,22 +28,22 @@ fn core_of(host: &HostTopology, cpu: u32) -> String {
 fn rule(code: &str) -> &'static str {
     match code {
         "vcpus-share-core" => {
-            "KubeVirt's vCPU pool with threads = 1 counts every host core as whole and uses it thread by thread, so consecutive vCPUs land on SMT siblings (behaviour reference 1.7)"
+            "KubeVirt's vCPU pool with threads = 1 counts every host core as whole and uses it thread by thread, so consecutive vCPUs land on SMT siblings (KubeVirt's CPU pool: kubevirt/kubevirt pkg/virt-launcher/virtwrap/converter/vcpu/vcpu.go)"
         }
         "socket-spans-cells" => {
-            "numaMapping builds guest cells from the host nodes the vCPUs landed on, not from guest sockets (1.10; kubevirt#17198)"
+            "numaMapping builds guest cells from the host nodes the vCPUs landed on, not from guest sockets (KubeVirt's numaMapping: kubevirt/kubevirt pkg/virt-launcher/virtwrap/converter/vcpu/vcpu.go; kubevirt/kubevirt#17198)"
         }
         "asymmetric-cells" => {
-            "numaMapping makes one guest cell per host node holding vCPUs, with however many vCPUs the kubelet's CPUs put there (1.10)"
+            "numaMapping makes one guest cell per host node holding vCPUs, with however many vCPUs the kubelet's CPUs put there (KubeVirt's numaMapping: kubevirt/kubevirt pkg/virt-launcher/virtwrap/converter/vcpu/vcpu.go)"
         }
         "guest-core-split" => {
-            "the relaxed pool's last phase combines leftover threads across host cores and nodes (1.7)"
+            "the relaxed pool's last phase combines leftover threads across host cores and nodes (KubeVirt's CPU pool: kubevirt/kubevirt pkg/virt-launcher/virtwrap/converter/vcpu/vcpu.go)"
         }
         "emulator-other-node" => {
-            "the emulator thread takes the next free thread of the pool, whatever its node (1.8)"
+            "the emulator thread takes the next free thread of the pool, whatever its node (KubeVirt's emulator pin: kubevirt/kubevirt pkg/virt-launcher/virtwrap/converter/vcpu/vcpu.go)"
         }
         "cpuset-unknown-cpus" => {
-            "KubeVirt ignores CPUs the host does not report but still counts them as available (1.7, 4.4)"
+            "KubeVirt ignores CPUs the host does not report but still counts them as available (KubeVirt's CPU pool: kubevirt/kubevirt pkg/virt-launcher/virtwrap/converter/vcpu/vcpu.go)"
         }
         "hugepage-shortfall" | "hugepages-free-unknown" => {
             "vnuma's own check: KubeVirt binds each cell's hugepages strictly to its node without checking they exist (kubevirt#6981)"

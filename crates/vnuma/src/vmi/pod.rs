@@ -121,6 +121,16 @@ pub fn memory_overhead(vmi: &Vmi, cluster: &ClusterConfig) -> i64 {
     overhead
 }
 
+/// `kubevirt-quirk:parity-mismatch`: with supplemental IOThreads and the even-parity
+/// annotation, KubeVirt's renderer counts the IOThreads twice in the emulator's parity and can
+/// give the pod one CPU fewer than virt-launcher pins. `Some((pod, launcher))` CPUs (in
+/// millicores) when the two differ, `None` when the quirk changes nothing.
+pub fn parity_mismatch(vmi: &Vmi, cluster: &ClusterConfig) -> Option<(i64, i64)> {
+    let cpu = |r: PodResources| r.requests.get("cpu").copied().unwrap_or(0);
+    let (pod, launcher) = (cpu(render(vmi, cluster, false)), cpu(render(vmi, cluster, true)));
+    (pod != launcher).then_some((pod, launcher))
+}
+
 /// The compute container's resources. With `fix_parity` the emulator's parity uses what the
 /// launcher will pin (vCPUs + supplemental IOThreads); KubeVirt's renderer counts the
 /// supplemental IOThreads twice (quirk §7.11), which can leave the pod one CPU short.
