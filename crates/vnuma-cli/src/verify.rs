@@ -11,7 +11,9 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use serde_json::Value;
 use vnuma::cpuset::CpuSet;
-use vnuma::verify::{Expected, Observed, ObservedMemdev, ObservedVcpu, compare, parse_numa_maps};
+use vnuma::verify::{
+    Expected, Observed, ObservedMemdev, ObservedVcpu, compare, parse_numa_maps, parse_numa_maps_page_sizes,
+};
 
 use crate::Failure;
 use crate::host::read_input;
@@ -48,7 +50,21 @@ pub(crate) struct VerifyArgs {
 }
 
 trait Monitor {
-    fn execute(&mut self, command: &str) -> anyhow::Result<Value>;
+    /// Runs one QMP command with its `arguments` (an object, or `None`).
+    fn run(&mut self, command: &str, arguments: Option<&Value>) -> anyhow::Result<Value>;
+
+    fn execute(&mut self, command: &str) -> anyhow::Result<Value> {
+        self.run(command, None)
+    }
+}
+
+/// The QMP request line.
+fn request(command: &str, arguments: Option<&Value>) -> String {
+    let mut request = serde_json::json!({ "execute": command });
+    if let Some(arguments) = arguments {
+        request["arguments"] = arguments.clone();
+    }
+    request.to_string()
 }
 
 struct Qmp {
@@ -83,8 +99,8 @@ impl Qmp {
 }
 
 impl Monitor for Qmp {
-    fn execute(&mut self, command: &str) -> anyhow::Result<Value> {
-        writeln!(self.writer, "{{\"execute\":\"{command}\"}}")?;
+    fn run(&mut self, command: &str, arguments: Option<&Value>) -> anyhow::Result<Value> {
+        writeln!(self.writer, "{}", request(command, arguments))?;
         for _ in 0..1000 {
             let mut line = String::new();
             if self.reader.read_line(&mut line)? == 0 {
@@ -108,10 +124,10 @@ struct Virsh {
 }
 
 impl Monitor for Virsh {
-    fn execute(&mut self, command: &str) -> anyhow::Result<Value> {
+    fn run(&mut self, command: &str, arguments: Option<&Value>) -> anyhow::Result<Value> {
         let out = Command::new("virsh")
             .args(["-c", &self.connect, "qemu-monitor-command", &self.domain])
-            .arg(format!("{{\"execute\":\"{command}\"}}"))
+            .arg(request(command, arguments))
             .output()
             .context("running virsh (Debian package libvirt-clients)")?;
         if !out.status.success() {
@@ -176,8 +192,12 @@ fn observe(monitor: &mut dyn Monitor) -> anyhow::Result<Observed> {
                 })
                 .unwrap_or_default(),
             policy: m.get("policy").and_then(Value::as_str).unwrap_or("").to_string(),
+            backend_type: None,
+            hugetlb: None,
+            hugetlbsize: None,
         });
     }
+    backend_types(monitor, &mut observed.memdevs)?;
     let pid = observed
         .vcpus
         .iter()
@@ -186,8 +206,36 @@ fn observe(monitor: &mut dyn Monitor) -> anyhow::Result<Observed> {
     if let Some(pid) = pid {
         let maps = std::fs::read_to_string(format!("/proc/{pid}/numa_maps")).ok();
         observed.bound_per_node = maps.as_deref().map(parse_numa_maps);
+        observed.page_sizes_per_node = maps.as_deref().map(parse_numa_maps_page_sizes);
     }
     Ok(observed)
+}
+
+/// Each backend's QOM type (`qom-list /objects` names children `child<TYPE>`) and, for memfd,
+/// its hugepage settings: `query-memdev` reports neither.
+fn backend_types(monitor: &mut dyn Monitor, memdevs: &mut [ObservedMemdev]) -> anyhow::Result<()> {
+    let objects = monitor.run("qom-list", Some(&serde_json::json!({"path": "/objects"})))?;
+    for m in memdevs.iter_mut() {
+        let kind = objects.as_array().into_iter().flatten().find_map(|o| {
+            (o.get("name").and_then(Value::as_str) == Some(m.id.as_str()))
+                .then(|| o.get("type").and_then(Value::as_str))
+                .flatten()
+                .map(|t| t.trim_start_matches("child<").trim_end_matches('>').to_string())
+        });
+        if kind.as_deref() == Some("memory-backend-memfd") {
+            let path = format!("/objects/{}", m.id);
+            let get = |monitor: &mut dyn Monitor, property: &str| {
+                monitor.run(
+                    "qom-get",
+                    Some(&serde_json::json!({"path": path, "property": property})),
+                )
+            };
+            m.hugetlb = get(monitor, "hugetlb")?.as_bool();
+            m.hugetlbsize = get(monitor, "hugetlbsize")?.as_u64();
+        }
+        m.backend_type = kind;
+    }
+    Ok(())
 }
 
 fn pin(monitor: &mut dyn Monitor, expected: &Expected) -> anyhow::Result<()> {
@@ -239,10 +287,10 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), Failure> {
             "the VM matches its plan: {} vCPUs, {} cells{}",
             observed.vcpus.len(),
             expected.cells.len(),
-            if observed.bound_per_node.is_some() {
-                ", memory binding checked in numa_maps"
-            } else {
-                ""
+            match (&observed.bound_per_node, expected.guest.page_size_bytes) {
+                (Some(_), Some(_)) => ", memory binding and page size checked in numa_maps",
+                (Some(_), None) => ", memory binding checked in numa_maps",
+                (None, _) => "",
             }
         );
         return Ok(());

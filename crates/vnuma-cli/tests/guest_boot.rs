@@ -41,8 +41,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+#[path = "support/hugepages.rs"]
+mod hugepages;
 #[path = "../../vnuma/tests/support/mod.rs"]
 mod support;
+
+use hugepages::HugetlbfsMount;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -67,8 +71,6 @@ const BOOT_ATTEMPTS: u32 = 2;
 /// Guests booted at once (the machine has 2 cores).
 const BOOT_JOBS: usize = 2;
 const QMP_TIMEOUT: Duration = Duration::from_secs(30);
-const NR_HUGEPAGES: &str = "/proc/sys/vm/nr_hugepages";
-const FREE_2M_PAGES: &str = "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages";
 /// The hwloc snapshot whose distances the `snapshot-distances` case carries into a guest.
 const DISTANCE_SNAPSHOT: &str = "128arm-2pa2n8cluster4co";
 
@@ -658,149 +660,6 @@ fn ram_backend() -> Vec<String> {
 
 // ---------------------------------------------------------------------------------------------
 // Real hugepages.
-
-fn read_u64(path: &str) -> Result<u64, String> {
-    fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {path}: {e}"))?
-        .trim()
-        .parse()
-        .map_err(|e| format!("{path}: {e}"))
-}
-
-/// The lock file that serialises changes of `nr_hugepages` between the project's tests (other
-/// test binaries and sessions may reserve hugepages too): `$VNUMA_GUEST_DIR/.hugepages.lock`,
-/// default `<workspace>/target/guest`, as the `tests/guest/` scripts use.
-fn hugepages_lock_path() -> PathBuf {
-    let dir = std::env::var_os("VNUMA_GUEST_DIR").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/guest"),
-        PathBuf::from,
-    );
-    dir.join(".hugepages.lock")
-}
-
-/// Takes the hugepage lock (`flock`), waiting at most `timeout`.
-fn lock_hugepages(timeout: Duration) -> Result<fs::File, String> {
-    let path = hugepages_lock_path();
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    let file = fs::File::create(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let deadline = Instant::now() + timeout;
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                thread::sleep(Duration::from_millis(200));
-            }
-            Err(e) => return Err(format!("cannot lock {} within {timeout:?}: {e}", path.display())),
-        }
-    }
-}
-
-/// A hugetlbfs mount of 2 MiB pages in a temp dir, with `pages` more pages reserved through
-/// `/proc/sys/vm/nr_hugepages`; dropping it unmounts and restores the previous count. It
-/// holds the hugepage lock throughout.
-struct HugetlbfsMount {
-    dir: tempfile::TempDir,
-    /// Released (by dropping) after `drop` has restored `nr_hugepages`.
-    _lock: fs::File,
-    previous_nr: u64,
-    /// `nr_hugepages` right after the test raised it.
-    reserved_nr: Option<u64>,
-    mounted: bool,
-}
-
-impl HugetlbfsMount {
-    fn new(pages: u64) -> Result<Self, String> {
-        let lock = lock_hugepages(Duration::from_secs(120))?;
-        let previous_nr = read_u64(NR_HUGEPAGES)?;
-        let dir = tempfile::Builder::new()
-            .prefix("vnuma-hugetlbfs-")
-            .tempdir()
-            .map_err(|e| format!("temp dir: {e}"))?;
-        let mut mount = HugetlbfsMount {
-            dir,
-            _lock: lock,
-            previous_nr,
-            reserved_nr: None,
-            mounted: false,
-        };
-        fs::write(NR_HUGEPAGES, format!("{}\n", previous_nr + pages)).map_err(|e| {
-            format!("cannot reserve {pages} hugepages through {NR_HUGEPAGES} ({e}): the test needs root")
-        })?;
-        mount.reserved_nr = Some(read_u64(NR_HUGEPAGES)?);
-        let free = read_u64(FREE_2M_PAGES)?;
-        if free < pages {
-            return Err(format!(
-                "the kernel has {free} free 2 MiB pages after asking for {pages} more (memory too fragmented?)"
-            ));
-        }
-        let out = Command::new("mount")
-            .args(["-t", "hugetlbfs", "-o", "pagesize=2M", "none"])
-            .arg(mount.dir.path())
-            .output()
-            .map_err(|e| format!("cannot run mount: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "mount -t hugetlbfs -o pagesize=2M none {} failed (needs root): {}",
-                mount.dir.path().display(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        mount.mounted = true;
-        eprintln!(
-            "hugetlbfs mounted at {} with {pages} more 2 MiB pages (nr_hugepages {previous_nr} -> {})",
-            mount.dir.path().display(),
-            previous_nr + pages
-        );
-        Ok(mount)
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for HugetlbfsMount {
-    fn drop(&mut self) {
-        if self.mounted {
-            let unmounted = (0..50).any(|_| {
-                let ok = Command::new("umount")
-                    .arg(self.dir.path())
-                    .status()
-                    .is_ok_and(|s| s.success());
-                if !ok {
-                    thread::sleep(Duration::from_millis(100));
-                }
-                ok
-            });
-            if !unmounted {
-                eprintln!("warning: could not unmount {}", self.dir.path().display());
-            }
-        }
-        let Some(reserved_nr) = self.reserved_nr else {
-            return;
-        };
-        // Back to the previous count; if someone else changed it meanwhile, take back only ours.
-        let ours = reserved_nr.saturating_sub(self.previous_nr);
-        let restore = match read_u64(NR_HUGEPAGES) {
-            Ok(now) if now != reserved_nr => {
-                eprintln!(
-                    "warning: nr_hugepages changed under the test ({now}); releasing only its {ours} pages"
-                );
-                now.saturating_sub(ours)
-            }
-            _ => self.previous_nr,
-        };
-        if let Err(e) = fs::write(NR_HUGEPAGES, format!("{restore}\n")) {
-            eprintln!("warning: could not restore nr_hugepages to {restore}: {e}");
-        }
-        eprintln!(
-            "hugetlbfs unmounted, nr_hugepages back to {}",
-            read_u64(NR_HUGEPAGES).map_or_else(|e| e, |n| n.to_string())
-        );
-    }
-}
 
 /// Bytes of `pid`'s mappings of files under `dir` (QEMU's guest RAM on the hugetlbfs mount).
 fn mapped_bytes_under(pid: u32, dir: &Path) -> u64 {

@@ -1,11 +1,17 @@
 //! `vnuma verify` against a booted guest: the seed (memory raised to 512Mi) is planned with
 //! its two cells, QEMU (TCG) boots a Debian kernel with the busybox initramfs of
-//! `tests/guest/` from the rendered arguments (`-no-shutdown` keeps it inspectable after the
-//! guest's report), and the plan, mapped onto this machine (one NUMA node, two CPUs), has no
-//! mismatch after `--pin`; an altered plan is reported with every mismatch named.
-//! `.ci/run` installs qemu-system-x86 and busybox-static; without them this test fails.
+//! `tests/guest/` from the rendered arguments on real 2 MiB hugepages (a hugetlbfs mount;
+//! `-no-shutdown` keeps it inspectable after the guest's report), and the plan, mapped onto
+//! this machine (one NUMA node, two CPUs), has no mismatch after `--pin`, page sizes included;
+//! an altered plan is reported with every mismatch named; and the same plan against a QEMU on
+//! `memory-backend-ram` is a mismatch (issue 12: verify used to pass it).
+//! `.ci/run` installs qemu-system-x86 and busybox-static, and runs as root (hugepages);
+//! without them this test fails.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+#[path = "support/hugepages.rs"]
+mod hugepages;
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -68,6 +74,9 @@ fn verify_finds_no_mismatch_on_a_matching_vm_and_names_one_on_an_altered_plan() 
     let cpuset = ["--cpuset", "7-8,23-24"];
     let plan = vnuma(&["plan", seed, cpuset[0], cpuset[1], "-o", "json"]);
     assert_eq!(plan.status.code(), Some(0));
+    // 512 MiB of guest memory on real 2 MiB pages.
+    let mount = hugepages::HugetlbfsMount::new(256).unwrap_or_else(|e| panic!("{e}"));
+    let hugetlbfs = mount.path().to_str().unwrap();
     let qemu = vnuma(&[
         "plan",
         seed,
@@ -78,7 +87,9 @@ fn verify_finds_no_mismatch_on_a_matching_vm_and_names_one_on_an_altered_plan() 
         "--qemu-accel",
         "tcg",
         "--qemu-memory-backend",
-        "ram",
+        "file",
+        "--qemu-hugetlbfs",
+        hugetlbfs,
     ]);
     let mut args = argv(&String::from_utf8(qemu.stdout).unwrap());
     // This machine has one NUMA node and two CPUs: bind every cell to node 0 and map each
@@ -145,8 +156,9 @@ fn verify_finds_no_mismatch_on_a_matching_vm_and_names_one_on_an_altered_plan() 
     );
     assert_eq!(
         out,
-        "the VM matches its plan: 4 vCPUs, 2 cells, memory binding checked in numa_maps\n"
+        "the VM matches its plan: 4 vCPUs, 2 cells, memory binding and page size checked in numa_maps\n"
     );
+    let matching_plan = doc.clone();
 
     let plan_bytes = 268_435_456;
 
@@ -176,4 +188,68 @@ fn verify_finds_no_mismatch_on_a_matching_vm_and_names_one_on_an_altered_plan() 
         "{out}"
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("3 mismatch(es) between the VM and its plan"));
+    drop(_guard);
+
+    // The matching plan against QEMU on ordinary memory (paused: nothing needs to boot).
+    let ram = vnuma(&[
+        "plan",
+        seed,
+        cpuset[0],
+        cpuset[1],
+        "-o",
+        "qemu",
+        "--qemu-accel",
+        "tcg",
+        "--qemu-memory-backend",
+        "ram",
+    ]);
+    let mut args = argv(&String::from_utf8(ram.stdout).unwrap());
+    for a in &mut args {
+        *a = a.replace("host-nodes=1", "host-nodes=0");
+    }
+    let sock = dir.path().join("qmp-ram.sock");
+    let binary = args.remove(0);
+    let child = Command::new(&binary)
+        .args(&args)
+        .args(["-S", "-nodefaults", "-display", "none", "-qmp"])
+        .arg(format!("unix:{},server=on,wait=off", sock.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = Qemu(child);
+    let start = Instant::now();
+    while !sock.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "QEMU did not open its QMP socket"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::fs::write(&plan_file, serde_json::to_string(&matching_plan).unwrap()).unwrap();
+    let off = vnuma(&[
+        "verify",
+        "--plan",
+        plan_file.to_str().unwrap(),
+        "--qmp",
+        sock.to_str().unwrap(),
+        "--pin",
+    ]);
+    let out = String::from_utf8_lossy(&off.stdout);
+    assert_eq!(
+        off.status.code(),
+        Some(1),
+        "{out}{}",
+        String::from_utf8_lossy(&off.stderr)
+    );
+    for cell in 0..2 {
+        assert!(
+            out.contains(&format!(
+                "mismatch: cell {cell}: backend ram-node{cell} is memory-backend-ram (ordinary pages), the plan puts the guest memory on 2Mi hugepages\n"
+            )),
+            "{out}"
+        );
+    }
+    drop(mount);
 }

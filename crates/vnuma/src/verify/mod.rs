@@ -1,9 +1,10 @@
 //! Beyond KubeVirt: does a running VM match its plan? The command line gathers what QEMU and
-//! the kernel report (QMP `query-cpus-fast` and `query-memdev`, the vCPU threads' affinities,
-//! `/proc/PID/numa_maps`); this module compares that with the plan, purely, and names every
-//! mismatch.
+//! the kernel report (QMP `query-cpus-fast` and `query-memdev`, each backend's type and
+//! hugepage settings through `qom-list`/`qom-get` (`query-memdev` reports neither), the vCPU
+//! threads' affinities, `/proc/PID/numa_maps` with the page size of each binding); this module
+//! compares that with the plan, purely, and names every mismatch.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
@@ -31,6 +32,10 @@ pub struct ExpectedGuest {
     pub threads: u32,
     /// vCPUs.
     pub vcpus: u32,
+    /// Hugepage size in bytes, `None` (or absent, in plans written before it was read) for
+    /// ordinary memory.
+    #[serde(default)]
+    pub page_size_bytes: Option<u64>,
 }
 
 /// One `vcpupin` item.
@@ -85,6 +90,13 @@ pub struct ObservedMemdev {
     pub host_nodes: Vec<u32>,
     /// Policy (`bind`, `default`, ...).
     pub policy: String,
+    /// The QOM type (`memory-backend-memfd`, `memory-backend-file`, `memory-backend-ram`),
+    /// from `qom-list /objects`; `None` when not read.
+    pub backend_type: Option<String>,
+    /// `hugetlb` of a memfd backend.
+    pub hugetlb: Option<bool>,
+    /// `hugetlbsize` of a memfd backend (0: the kernel's default hugepage size).
+    pub hugetlbsize: Option<u64>,
 }
 
 /// Everything observed about a running VM.
@@ -96,6 +108,65 @@ pub struct Observed {
     pub memdevs: Vec<ObservedMemdev>,
     /// Bytes of guest memory bound to each host node (`numa_maps`), when read.
     pub bound_per_node: Option<BTreeMap<u32, u64>>,
+    /// The page sizes (bytes) of the bound memory on each host node (`numa_maps`
+    /// `kernelpagesize_kB`), when read.
+    pub page_sizes_per_node: Option<BTreeMap<u32, BTreeSet<u64>>>,
+}
+
+/// Per host node, the page sizes (bytes) of the memory resident there in mappings under a
+/// `bind:` policy (QEMU binds its guest memory backends; its own allocations are not bound).
+pub fn parse_numa_maps_page_sizes(text: &str) -> BTreeMap<u32, BTreeSet<u64>> {
+    let mut sizes: BTreeMap<u32, BTreeSet<u64>> = BTreeMap::new();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.get(1).is_none_or(|p| !p.starts_with("bind:")) {
+            continue;
+        }
+        let page_kib: u64 = words
+            .iter()
+            .find_map(|w| w.strip_prefix("kernelpagesize_kB="))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(4);
+        for word in &words[2..] {
+            let Some((node, pages)) = word.strip_prefix('N').and_then(|r| r.split_once('=')) else {
+                continue;
+            };
+            if let (Ok(node), Ok(pages)) = (node.parse::<u32>(), pages.parse::<u64>())
+                && pages > 0
+            {
+                sizes
+                    .entry(node)
+                    .or_default()
+                    .insert(page_kib.saturating_mul(1024));
+            }
+        }
+    }
+    sizes
+}
+
+/// A page size for people: `2Mi`, `1Gi`, `4Ki`.
+fn page_label(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{}Gi", b >> 30),
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{}Mi", b >> 20),
+        b => format!("{}Ki", b >> 10),
+    }
+}
+
+/// What a backend's own properties say of its pages: `Some(Some(size))` hugepages of a known
+/// size, `Some(None)` hugepages of the default size (or on a hugetlbfs file, whose size only
+/// `numa_maps` shows), `None` ordinary pages; the outer `Err` when its type is not known.
+fn backend_pages(m: &ObservedMemdev) -> Result<Option<Option<u64>>, ()> {
+    match m.backend_type.as_deref() {
+        Some("memory-backend-ram") => Ok(None),
+        Some("memory-backend-memfd") => Ok(match (m.hugetlb, m.hugetlbsize) {
+            (Some(true), Some(size)) if size > 0 => Some(Some(size)),
+            (Some(true), _) => Some(None),
+            _ => None,
+        }),
+        Some("memory-backend-file") => Ok(Some(None)),
+        _ => Err(()),
+    }
 }
 
 /// Sums `/proc/PID/numa_maps`: for mappings under a `bind:` policy, the resident pages on
@@ -198,12 +269,54 @@ pub fn compare(expected: &Expected, observed: &Observed) -> Vec<String> {
                         cell.id, m.size, cell.memory_bytes
                     ));
                 }
+                let want = g.page_size_bytes;
+                let pages = |p: Option<u64>| {
+                    p.map_or_else(
+                        || "ordinary pages".to_string(),
+                        |b| format!("{} hugepages", page_label(b)),
+                    )
+                };
+                match (backend_pages(m), want) {
+                    (Ok(None), Some(_)) | (Ok(Some(_)), None) => out.push(format!(
+                        "cell {}: backend {id} is {} ({}), the plan puts the guest memory on {}",
+                        cell.id,
+                        m.backend_type.as_deref().unwrap_or("?"),
+                        if want.is_some() {
+                            "ordinary pages"
+                        } else {
+                            "hugepages"
+                        },
+                        pages(want)
+                    )),
+                    (Ok(Some(Some(size))), Some(want)) if size != want => out.push(format!(
+                        "cell {}: backend {id} uses {} hugepages, the plan {}",
+                        cell.id,
+                        page_label(size),
+                        page_label(want)
+                    )),
+                    _ => {}
+                }
                 if m.host_nodes != [cell.host_node] || m.policy != "bind" {
                     out.push(format!(
                         "cell {}: backend {id} is {} to host nodes {:?}, the plan binds it to host node {}",
                         cell.id, m.policy, m.host_nodes, cell.host_node
                     ));
                 }
+            }
+        }
+    }
+    if let (Some(sizes), Some(want)) = (&observed.page_sizes_per_node, g.page_size_bytes) {
+        let nodes: BTreeSet<u32> = expected.cells.iter().map(|c| c.host_node).collect();
+        for node in nodes {
+            if let Some(got) = sizes.get(&node)
+                && got.iter().any(|&size| size != want)
+            {
+                let got: Vec<String> = got.iter().map(|&b| page_label(b)).collect();
+                out.push(format!(
+                    "host node {node}: guest memory there is on {} pages (numa_maps kernelpagesize_kB), the plan on {} hugepages",
+                    got.join(" and "),
+                    page_label(want)
+                ));
             }
         }
     }

@@ -35,9 +35,13 @@ fn matching() -> Observed {
                 size: 33554432,
                 host_nodes: vec![c],
                 policy: "bind".into(),
+                backend_type: None,
+                hugetlb: None,
+                hugetlbsize: None,
             })
             .collect(),
         bound_per_node: Some([(0, 33554432), (1, 33554432)].into_iter().collect()),
+        page_sizes_per_node: None,
     }
 }
 
@@ -75,6 +79,90 @@ fn numa_maps_sums_bound_pages_per_node() {
     assert_eq!(
         bound,
         [(0, 8192 * 4096), (1, 16 * 2 * 1024 * 1024)]
+            .into_iter()
+            .collect()
+    );
+}
+
+/// Issue 12, item 2: the plan asks for 2Mi pages and QEMU runs on `memory-backend-ram`;
+/// `query-memdev` cannot tell, the backend's QOM type and `numa_maps` can.
+#[test]
+fn a_vm_off_its_planned_hugepages_is_a_mismatch() {
+    let mut expected = expected();
+    expected.guest.page_size_bytes = Some(2 << 20);
+    let on_hugepages = |backend: &str, hugetlb: Option<bool>, size: Option<u64>| {
+        let mut o = matching();
+        for m in &mut o.memdevs {
+            m.backend_type = Some(backend.into());
+            m.hugetlb = hugetlb;
+            m.hugetlbsize = size;
+        }
+        o
+    };
+    // Right: memfd with 2Mi hugetlb, or a hugetlbfs file whose 2Mi pages numa_maps shows.
+    assert_eq!(
+        compare(
+            &expected,
+            &on_hugepages("memory-backend-memfd", Some(true), Some(2 << 20))
+        ),
+        Vec::<String>::new()
+    );
+    let mut file = on_hugepages("memory-backend-file", None, None);
+    file.page_sizes_per_node = Some(
+        [(0, [2 << 20].into()), (1, [2 << 20].into())]
+            .into_iter()
+            .collect(),
+    );
+    assert_eq!(compare(&expected, &file), Vec::<String>::new());
+
+    // Wrong: ordinary memory.
+    let mut ram = on_hugepages("memory-backend-ram", None, None);
+    ram.page_sizes_per_node = Some([(0, [4096].into()), (1, [4096].into())].into_iter().collect());
+    assert_eq!(
+        compare(&expected, &ram),
+        [
+            "cell 0: backend ram-node0 is memory-backend-ram (ordinary pages), the plan puts the guest memory on 2Mi hugepages",
+            "cell 1: backend ram-node1 is memory-backend-ram (ordinary pages), the plan puts the guest memory on 2Mi hugepages",
+            "host node 0: guest memory there is on 4Ki pages (numa_maps kernelpagesize_kB), the plan on 2Mi hugepages",
+            "host node 1: guest memory there is on 4Ki pages (numa_maps kernelpagesize_kB), the plan on 2Mi hugepages",
+        ]
+    );
+    // Wrong: memfd without hugetlb, and 1Gi pages where the plan has 2Mi.
+    assert_eq!(
+        compare(
+            &expected,
+            &on_hugepages("memory-backend-memfd", Some(false), None)
+        )[0],
+        "cell 0: backend ram-node0 is memory-backend-memfd (ordinary pages), the plan puts the guest memory on 2Mi hugepages"
+    );
+    assert_eq!(
+        compare(
+            &expected,
+            &on_hugepages("memory-backend-memfd", Some(true), Some(1 << 30))
+        )[0],
+        "cell 0: backend ram-node0 uses 1Gi hugepages, the plan 2Mi"
+    );
+    // A plan without hugepages on a hugepage backend is a mismatch too.
+    expected.guest.page_size_bytes = None;
+    assert_eq!(
+        compare(
+            &expected,
+            &on_hugepages("memory-backend-memfd", Some(true), Some(2 << 20))
+        )[0],
+        "cell 0: backend ram-node0 is memory-backend-memfd (hugepages), the plan puts the guest memory on ordinary pages"
+    );
+}
+
+#[test]
+fn numa_maps_page_sizes_are_read_per_node_for_bound_memory_only() {
+    let text = "7f0000000000 bind:0 anon=256 dirty=256 N0=256 kernelpagesize_kB=2048\n\
+                7f1000000000 bind:1 file=/dev/hugepages/x huge dirty=128 N1=128 kernelpagesize_kB=2048\n\
+                7f2000000000 default anon=10 N0=10 kernelpagesize_kB=4\n\
+                7f3000000000 bind:1 anon=1 N1=0 N0=1 kernelpagesize_kB=4\n";
+    let sizes = parse_numa_maps_page_sizes(text);
+    assert_eq!(
+        sizes,
+        [(0, [4096, 2 << 20].into()), (1, [2 << 20].into())]
             .into_iter()
             .collect()
     );
