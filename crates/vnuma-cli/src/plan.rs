@@ -218,6 +218,61 @@ fn predict(
     Ok(plan)
 }
 
+/// The kubelet's numbers for explain's advice: the pod's CPUs and why, the policies, and per
+/// node the CPUs, the reserved ones and those other pods hold (the same simulation `plan`
+/// predicts with).
+fn kubelet_facts(
+    host: &HostTopology,
+    vmi: &Vmi,
+    cluster: &ClusterConfig,
+    kubelet: &KubeletArgs,
+    fix_quirks: bool,
+) -> Result<vnuma::report::explain::KubeletFacts, Failure> {
+    let (config, existing) = kubelet_args::load(kubelet)?;
+    let request = pod_request(vmi, cluster, fix_quirks);
+    let allocation = allocate(host, &config, &request, &existing).map_err(Failure::input)?;
+    let pod_cpus = u32::try_from(request.cpu_millis / 1000).unwrap_or(u32::MAX);
+    let vcpus = vmi.vcpus();
+    let supplemental = if vmi.io_threads_policy.as_deref() == Some("supplementalPool") {
+        u32::try_from(vmi.supplemental_pool_thread_count.unwrap_or(0)).unwrap_or(0)
+    } else {
+        0
+    };
+    let emulator = pod_cpus.saturating_sub(vcpus + supplemental);
+    let mut why = vec![format!("{vcpus} vCPUs")];
+    if emulator > 0 {
+        why.push(format!(
+            "{emulator} for the emulator thread (isolateEmulatorThread)"
+        ));
+    }
+    if supplemental > 0 {
+        why.push(format!("{supplemental} supplemental IOThread(s)"));
+    }
+    let count = |set: &CpuSet, node: &vnuma::topology::Node| {
+        u32::try_from(node.cpus.iter().filter(|c| set.contains(**c)).count()).unwrap_or(u32::MAX)
+    };
+    let nodes = host
+        .nodes
+        .iter()
+        .filter(|n| !n.cpus.is_empty())
+        .map(|n| {
+            (
+                n.id.0,
+                u32::try_from(n.cpus.len()).unwrap_or(u32::MAX),
+                count(&allocation.reserved, n),
+                count(&existing.assigned_cpus, n),
+            )
+        })
+        .collect();
+    Ok(vnuma::report::explain::KubeletFacts {
+        pod_cpus,
+        pod_cpus_why: why.join(" + "),
+        cpu_manager_policy: config.cpu_manager_policy.clone(),
+        topology_manager_policy: config.topology_manager_policy.clone(),
+        nodes,
+    })
+}
+
 /// `plan`, or with `explain` the plan in plain words.
 pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
     let (vmi, cluster) = vmi_args::load(&args.input, args.host.host.as_deref())?;
@@ -309,8 +364,24 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
             QemuBackend::Ram => vnuma::render::qemu::MemoryBackend::Ram,
         },
     };
+    let facts = if explain {
+        Some(kubelet_facts(
+            &loaded.host,
+            &vmi,
+            &cluster,
+            &args.kubelet,
+            args.fix_kubevirt_quirks,
+        )?)
+    } else {
+        None
+    };
     let text = match (args.output, &plan.error) {
-        _ if explain => Some(vnuma::report::explain::explain(&plan, &loaded.host, &ctx)),
+        _ if explain => Some(vnuma::report::explain::explain_with(
+            &plan,
+            &loaded.host,
+            &ctx,
+            facts.as_ref(),
+        )),
         (
             PlanFormat::Xml | PlanFormat::Qemu | PlanFormat::QemuPinning | PlanFormat::CloudHypervisor,
             Some(_),

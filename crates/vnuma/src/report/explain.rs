@@ -61,8 +61,34 @@ fn rule(code: &str) -> &'static str {
     }
 }
 
-/// The explanation.
+/// The numbers the kubelet simulation works with, so the advice reasons from them and never
+/// suggests what is already configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubeletFacts {
+    /// The CPUs the pod asks for (what `vnuma pod` renders).
+    pub pod_cpus: u32,
+    /// Where they come from, e.g. `16 vCPUs + 1 emulator thread`.
+    pub pod_cpus_why: String,
+    /// `cpuManagerPolicy`.
+    pub cpu_manager_policy: String,
+    /// `topologyManagerPolicy`.
+    pub topology_manager_policy: String,
+    /// Per host node with CPUs: (node, its online CPUs, reserved ones, ones other pods hold).
+    pub nodes: Vec<(u32, u32, u32, u32)>,
+}
+
+/// The explanation, advising from generic numbers (the cpuset's size, the nodes' sizes).
 pub fn explain(plan: &GuestPlan, host: &HostTopology, ctx: &Context<'_>) -> String {
+    explain_with(plan, host, ctx, None)
+}
+
+/// The explanation; with `facts`, the advice uses the kubelet's own numbers.
+pub fn explain_with(
+    plan: &GuestPlan,
+    host: &HostTopology,
+    ctx: &Context<'_>,
+    facts: Option<&KubeletFacts>,
+) -> String {
     let mut out = String::new();
     let g = &plan.guest;
     let _ = writeln!(
@@ -88,7 +114,7 @@ pub fn explain(plan: &GuestPlan, host: &HostTopology, ctx: &Context<'_>) -> Stri
         if let Some(e) = &plan.error {
             let _ = writeln!(out, "\nThe kubelet does not admit the pod: {}.", e.message);
         }
-        advise(&mut out, plan, host);
+        advise(&mut out, plan, host, facts);
         return out;
     }
 
@@ -272,34 +298,98 @@ pub fn explain(plan: &GuestPlan, host: &HostTopology, ctx: &Context<'_>) -> Stri
             );
         }
     }
-    advise(&mut out, plan, host);
+    advise(&mut out, plan, host, facts);
     out
 }
 
-fn advise(out: &mut String, plan: &GuestPlan, host: &HostTopology) {
+fn advise(out: &mut String, plan: &GuestPlan, host: &HostTopology, facts: Option<&KubeletFacts>) {
     let _ = writeln!(out, "\nTo change the layout");
-    let per_node: Vec<usize> = host
-        .nodes
-        .iter()
-        .map(|n| n.cpus.len())
-        .filter(|&n| n > 0)
-        .collect();
-    let smallest = per_node.iter().min().copied().unwrap_or(0);
-    let needed = plan
-        .cpuset
-        .len()
-        .max(usize::try_from(plan.guest.vcpus).unwrap_or(0));
-    if plan.cells.len() == 1 && plan.error.is_none() {
+    let one_cell = plan.cells.len() == 1 && plan.error.is_none();
+    let Some(f) = facts else {
+        let smallest = host
+            .nodes
+            .iter()
+            .map(|n| n.cpus.len())
+            .filter(|&n| n > 0)
+            .min()
+            .unwrap_or(0);
+        let needed = plan
+            .cpuset
+            .len()
+            .max(usize::try_from(plan.guest.vcpus).unwrap_or(0));
+        let _ = if one_cell {
+            writeln!(
+                out,
+                "   - The guest has one NUMA cell. To keep it that way after a reschedule, run the kubelet with topologyManagerPolicy: single-numa-node (or restricted) and the static CPU Manager, so the pod is only admitted on one node."
+            )
+        } else {
+            writeln!(
+                out,
+                "   - For a single-node layout: topologyManagerPolicy: single-numa-node with the static CPU Manager makes the kubelet give the pod CPUs of one node only ({needed} CPUs needed; the smallest node here has {smallest})."
+            )
+        };
+        return advise_shape(out, plan, host);
+    };
+    let free = |&(_, cpus, reserved, taken): &(u32, u32, u32, u32)| cpus.saturating_sub(reserved + taken);
+    let best = f.nodes.iter().max_by_key(|n| (free(n), std::cmp::Reverse(n.0)));
+    let node_words = |n: &(u32, u32, u32, u32)| {
+        let mut words = format!("node {} has {} free of {} CPUs", n.0, free(n), n.1);
+        let detail: Vec<String> = [(n.2, "reserved"), (n.3, "held by other pods")]
+            .iter()
+            .filter(|(count, _)| *count > 0)
+            .map(|(count, what)| format!("{count} {what}"))
+            .collect();
+        if !detail.is_empty() {
+            words.push_str(&format!(" ({})", detail.join(", ")));
+        }
+        words
+    };
+    let configured = matches!(
+        f.topology_manager_policy.as_str(),
+        "single-numa-node" | "restricted"
+    );
+    let fits_one = best.is_some_and(|n| free(n) >= f.pod_cpus);
+    let need = format!("the pod needs {} CPUs: {}", f.pod_cpus, f.pod_cpus_why);
+    let most = best.map_or_else(|| "no node has CPUs".to_string(), node_words);
+    if f.cpu_manager_policy != "static" {
         let _ = writeln!(
             out,
-            "   - The guest has one NUMA cell. To keep it that way after a reschedule, run the kubelet with topologyManagerPolicy: single-numa-node (or restricted) and the static CPU Manager, so the pod is only admitted on one node."
+            "   - The kubelet runs cpuManagerPolicy {}: no exclusive CPUs, so no topology alignment either; cpuManagerPolicy: static comes first.",
+            f.cpu_manager_policy
+        );
+    } else if configured && fits_one {
+        let _ = writeln!(
+            out,
+            "   - topologyManagerPolicy: {} is already set, so the kubelet admits the pod on one node only ({need}; {most}).",
+            f.topology_manager_policy
+        );
+    } else if configured {
+        let _ = writeln!(
+            out,
+            "   - topologyManagerPolicy: {} is already set, and no node can hold the pod alone ({need}; the most any node has is: {most}), so the kubelet rejects it with TopologyAffinityError. Ask for fewer CPUs (vCPUs, or no isolateEmulatorThread), reserve fewer CPUs on that node (reservedSystemCPUs), or use a policy that allows several nodes (best-effort, or none).",
+            f.topology_manager_policy
+        );
+    } else if fits_one {
+        let _ = writeln!(
+            out,
+            "   - {} topologyManagerPolicy: single-numa-node with the static CPU Manager makes the kubelet give the pod CPUs of one node only ({need}; {most}).",
+            if one_cell {
+                "The guest has one NUMA cell; to keep it after a reschedule,"
+            } else {
+                "For a single-node layout:"
+            }
         );
     } else {
         let _ = writeln!(
             out,
-            "   - For a single-node layout: topologyManagerPolicy: single-numa-node with the static CPU Manager makes the kubelet give the pod CPUs of one node only ({needed} CPUs needed; the smallest node here has {smallest})."
+            "   - No node can hold the pod alone ({need}; the most any node has is: {most}), so topologyManagerPolicy: single-numa-node would make the kubelet reject it (TopologyAffinityError). A single guest cell needs fewer CPUs, or fewer reserved on one node."
         );
     }
+    advise_shape(out, plan, host);
+}
+
+/// The advice that does not depend on the kubelet: symmetric cells and SMT.
+fn advise_shape(out: &mut String, plan: &GuestPlan, host: &HostTopology) {
     let _ = writeln!(
         out,
         "   - For symmetric cells: give the VM a vCPU count the kubelet can split evenly (a multiple of the host's cores per node), or cpuManagerPolicyOptions distribute-cpus-across-numa: \"true\" so the kubelet spreads the CPUs evenly over nodes."
