@@ -154,3 +154,96 @@ fn the_static_memory_manager_places_hugepages() {
         a.memory
     );
 }
+
+/// One socket of one-thread cores: `nodes` lists each node's id and CPUs; every CPU's L3 is
+/// `l3(cpu)`; distances as the kernel gives them when `distances` (10 local, 20 remote).
+fn socket_host(nodes: &[(u32, &[u32])], l3: impl Fn(u32) -> Option<u32>, distances: bool) -> HostTopology {
+    use crate::ids::NodeId;
+    use crate::topology::{Cpu, Node};
+    let ids: Vec<u32> = nodes.iter().map(|(id, _)| *id).collect();
+    let mut cpus = Vec::new();
+    let mut host_nodes = Vec::new();
+    for &(id, node_cpus) in nodes {
+        for &c in node_cpus {
+            cpus.push(Cpu {
+                id: CpuId(c),
+                node: Some(NodeId(id)),
+                socket: Some(0),
+                die: Some(0),
+                core: Some(c),
+                l3: l3(c),
+                siblings: [CpuId(c)].into_iter().collect(),
+                siblings_text: c.to_string(),
+                online: true,
+            });
+        }
+        host_nodes.push(Node {
+            id: NodeId(id),
+            cpus: node_cpus.iter().map(|&c| CpuId(c)).collect(),
+            memory_bytes: Some(8 << 30),
+            hugepages: Vec::new(),
+            distances: distances.then(|| {
+                ids.iter()
+                    .map(|&to| (NodeId(to), if to == id { 10 } else { 20 }))
+                    .collect()
+            }),
+        });
+    }
+    cpus.sort_by_key(|c| c.id);
+    HostTopology {
+        nodes: host_nodes,
+        cpus,
+        hugepages_global: Vec::new(),
+        allowed: None,
+    }
+}
+
+/// Node 0 = CPUs 0,2 and node 1 = CPUs 1,3 on one socket, one L3 per node (AMD "L3 as NUMA").
+fn l3_per_node_host() -> HostTopology {
+    socket_host(&[(0, &[0, 2]), (1, &[1, 3])], |c| Some(c % 2), false)
+}
+
+fn uncore_config() -> KubeletConfig {
+    let mut config = KubeletConfig::assumed_defaults();
+    config
+        .cpu_manager_policy_options
+        .insert("prefer-align-cpus-by-uncorecache".into(), "true".into());
+    config
+}
+
+#[test]
+fn an_l3_as_large_as_its_numa_node_is_a_node_cache_not_an_uncore_cache() {
+    let host = l3_per_node_host();
+    let topology = CpuTopology::from_host(&host);
+    assert_eq!(topology.num_uncore_cache, 1, "both uncore ids are the socket id");
+    assert!(topology.details.values().all(|c| c.uncore == 0));
+    let mut config = uncore_config();
+    config.reserved_system_cpus = CpuSet::parse_list("0").unwrap();
+    let a = allocate(&host, &config, &cpus(1), &Existing::default()).unwrap();
+    assert!(a.admitted, "{:?}", a.error);
+    assert_eq!(
+        a.cpuset.unwrap().to_string(),
+        "1",
+        "the kubelet (v1.36) gives CPU 1: one uncore cache, the lowest free CPU"
+    );
+}
+
+#[test]
+fn an_l3_as_large_as_its_numa_node_does_not_steer_the_kube_reserved_cpus() {
+    // node 0 = CPUs 1,3 (L3 0), node 1 = CPUs 0,2 (L3 1): to the kubelet one socket-wide
+    // uncore, whose lowest core is CPU 0 (with per-node uncores it would be node 0's CPU 1)
+    let host = socket_host(&[(0, &[1, 3]), (1, &[0, 2])], |c| Some((c + 1) % 2), false);
+    let config = uncore_config();
+    assert_eq!(config.reserved_cpu_millis, Some(1000), "kubeReserved.cpu: 1");
+    let a = allocate(&host, &config, &cpus(1), &Existing::default()).unwrap();
+    assert_eq!(a.reserved.to_string(), "0");
+}
+
+#[test]
+fn an_l3_smaller_than_its_numa_node_stays_an_uncore_cache() {
+    // node 0 = CPUs 0-3 with L3s {0,1} and {2,3}: per-core uncore caches, as before
+    let host = socket_host(&[(0, &[0, 1, 2, 3])], |c| Some(c / 2), false);
+    let topology = CpuTopology::from_host(&host);
+    assert_eq!(topology.num_uncore_cache, 2);
+    assert_eq!(topology.details[&3].uncore, 1);
+}
