@@ -359,3 +359,29 @@ fn even_sockets_give_no_whole_take_warning() {
     assert!(!a.cpuset.unwrap().contains(CpuId(0)));
     assert!(a.warnings.is_empty(), "{:?}", a.warnings);
 }
+
+#[test]
+fn uneven_core_whole_take_hands_out_a_reserved_cpu() {
+    // cores of 3 (0,1,2) and 2 (3,4) threads: CPUsPerCore = 5 / 2 = 2; with CPU 0 reserved the
+    // first core has 2 free threads, so the kubelet counts it free and takes all 3
+    let mut host = socket_host(&[(0, &[0, 1, 2, 3, 4])], |_| None, false);
+    for cpu in &mut host.cpus {
+        let core: &[u32] = if cpu.id.0 < 3 { &[0, 1, 2] } else { &[3, 4] };
+        cpu.siblings = core.iter().map(|&c| CpuId(c)).collect();
+    }
+    let mut config = KubeletConfig::assumed_defaults();
+    config.reserved_system_cpus = CpuSet::parse_list("0").unwrap();
+    let a = allocate(&host, &config, &cpus(3), &Existing::default()).unwrap();
+    assert!(a.admitted, "{:?}", a.error);
+    assert_eq!(a.cpuset.unwrap().to_string(), "0-2");
+    assert_eq!(a.warnings.len(), 1, "{:?}", a.warnings);
+    assert_eq!(a.warnings[0].code, "kubelet-quirk:uneven-core-whole-take");
+    assert_eq!(a.warnings[0].cpus.to_string(), "0");
+    assert!(
+        a.warnings[0]
+            .message
+            .contains("CPUsPerCore (5 online CPUs / 2 cores = 2)"),
+        "{}",
+        a.warnings[0].message
+    );
+}
