@@ -74,7 +74,7 @@ impl NumaInfo {
                 cause: format!(
                     "with prefer-closest-numa-nodes the Topology Manager reads the distance from \
                      NUMA node {i} to node {j} as entry {j} of node {i}'s distance row, which has \
-                     one entry per node ({len}; node ids {}), not one per id",
+                     one entry per NUMA node ({len} entries for node ids {}), not one per id",
                     self.nodes
                         .iter()
                         .map(ToString::to_string)
