@@ -28,9 +28,11 @@ pub(crate) enum AllocateFormat {
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Models one Guaranteed container (requests = limits), as virt-launcher's compute \
-container is with dedicated CPUs. Exit codes: 0 admitted; 1 the kubelet rejects the pod \
-(SMTAlignmentError, TopologyAffinityError, UnexpectedAdmissionError); 2 unusable input or a \
-configuration the kubelet would refuse to start with."
+container is with dedicated CPUs. Kubelet quirks (kubelet-quirk:* codes) are predicted as the \
+kubelet behaves; no switch turns them off (unlike --fix-kubevirt-quirks). Exit codes: 0 admitted; \
+1 the kubelet rejects the pod (SMTAlignmentError, TopologyAffinityError, UnexpectedAdmissionError, \
+or KubeletPanic: the kubelet would crash on it); 2 unusable input or a configuration the kubelet \
+would refuse to start with."
 )]
 pub(crate) struct AllocateArgs {
     #[command(flatten)]
@@ -102,6 +104,7 @@ fn doc(a: &Allocation, config: &KubeletConfig) -> serde_json::Value {
             "reserved": a.reserved.to_string(),
         },
         "error": a.error.as_ref().map(|(reason, message)| serde_json::json!({"reason": reason, "message": message})),
+        "warnings": a.warnings.iter().map(|w| serde_json::json!({"code": w.code, "message": w.message})).collect::<Vec<_>>(),
     })
 }
 
@@ -154,6 +157,9 @@ fn to_table(a: &Allocation, config: &KubeletConfig, request: &Request, host_labe
             }
         }
         (None, None) => {}
+    }
+    for w in &a.warnings {
+        let _ = writeln!(out, "warning [{}]: {}", w.code, w.message);
     }
     out
 }

@@ -62,9 +62,10 @@ pub(crate) enum Version {
 /// Arguments of `vnuma plan`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 planned; 1 the VM cannot run as planned (pinning, emulator thread, \
-IOThreads, NUMA mapping or a hugepage shortfall; json/yaml still print the plan with its error); \
-2 unusable input (bad YAML, wrong types, bad quantities or cpulists, a VMI KubeVirt's admission rejects)."
+    after_help = "Kubelet quirks (kubelet-quirk:* codes) are predicted as the kubelet behaves; no switch \
+turns them off (unlike --fix-kubevirt-quirks). Exit codes: 0 planned; 1 the VM cannot run as planned \
+(pinning, emulator thread, IOThreads, NUMA mapping, a hugepage shortfall, or a pod the kubelet \
+rejects or crashes on; json/yaml still print the plan with its error); 2 unusable input (bad YAML, wrong types, bad quantities or cpulists, a VMI KubeVirt's admission rejects)."
 )]
 pub(crate) struct PlanArgs {
     #[command(flatten)]
@@ -207,6 +208,11 @@ fn predict(
             ),
         });
     }
+    plan.warnings
+        .extend(allocation.warnings.iter().map(|w| vnuma::plan::Warning {
+            code: w.code.clone(),
+            message: w.message.clone(),
+        }));
     if !allocation.exclusive {
         plan.warnings.push(vnuma::plan::Warning {
             code: "cpuset-shared-pool".into(),

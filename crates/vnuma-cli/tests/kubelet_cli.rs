@@ -52,7 +52,7 @@ fn allocate_gives_the_contract_document() {
             "memory": [],
             "policies": {"cpu_manager": "static", "options": [], "topology_manager": "none",
                          "scope": "container", "memory_manager": "None", "reserved": "0"},
-            "error": null})
+            "error": null, "warnings": []})
     );
     let table =
         String::from_utf8(vnuma(&["allocate", "--host", "example:dual-socket", "--cpus", "4"]).stdout)
@@ -307,4 +307,157 @@ fn all_placements_counts_the_layouts_a_vm_can_get() {
     );
     let conflict = vnuma(&["plan", &seed(), "--all-placements", "--cpuset", "1"]);
     assert_eq!(conflict.status.code(), Some(2));
+}
+
+/// A capabilities document: per cell its id and `(cpu, socket)`s, one-thread cores, distances
+/// 10 local / 20 remote, 2Mi pages.
+fn caps(dir: &Path, cells: &[(u32, &[(u32, u32)])]) -> String {
+    let mut xml = String::from("<capabilities><host><topology><cells>\n");
+    for &(id, cpus) in cells {
+        xml += &format!(
+            "<cell id='{id}'><memory unit='KiB'>16777216</memory>\
+             <pages unit='KiB' size='2048'>1024</pages><distances>"
+        );
+        for &(to, _) in cells {
+            xml += &format!("<sibling id='{to}' value='{}'/>", if to == id { 10 } else { 20 });
+        }
+        xml += "</distances><cpus>";
+        for &(cpu, socket) in cpus {
+            xml += &format!(
+                "<cpu id='{cpu}' socket_id='{socket}' die_id='0' core_id='{cpu}' siblings='{cpu}'/>"
+            );
+        }
+        xml += "</cpus></cell>\n";
+    }
+    xml += "</cells></topology></host></capabilities>\n";
+    let path = dir.join("caps.xml");
+    std::fs::write(&path, xml).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn prefer_closest_numa_nodes_on_noncontiguous_node_ids_is_a_kubelet_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = |cpus: std::ops::Range<u32>| cpus.map(|c| (c, 0)).collect::<Vec<_>>();
+    let (n0, n2) = (node(0..8), node(8..16));
+    let host = caps(dir.path(), &[(0, &n0), (2, &n2)]);
+    let cfg = config(
+        dir.path(),
+        "cpuManagerPolicy: static\nkubeReserved: {cpu: \"1\"}\ntopologyManagerPolicy: best-effort\n\
+         topologyManagerPolicyOptions: {prefer-closest-numa-nodes: \"true\"}\n",
+    );
+    let out = vnuma(&[
+        "allocate",
+        "--host",
+        &host,
+        "--cpus",
+        "1",
+        "--kubelet-config",
+        &cfg,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = json(&out);
+    assert_eq!(doc["admitted"], false);
+    assert_eq!(doc["error"]["reason"], "KubeletPanic");
+    let message = doc["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("kubelet-quirk:closest-numa-noncontiguous-ids: ")
+            && message.contains("index out of range [2] with length 2"),
+        "{message}"
+    );
+    let out = vnuma(&[
+        "plan",
+        &seed(),
+        "--host",
+        &host,
+        "--kubelet-config",
+        &cfg,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let error = json(&out)["error"].clone();
+    assert_eq!(error["reason"], "kubelet-rejected");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("KubeletPanic: kubelet-quirk:closest-numa-noncontiguous-ids: "),
+        "{error}"
+    );
+    for command in ["allocate", "plan"] {
+        let help = String::from_utf8(vnuma(&[command, "--help"]).stdout).unwrap();
+        assert!(
+            help.contains("Kubelet quirks (kubelet-quirk:* codes) are predicted as the kubelet behaves"),
+            "{help}"
+        );
+    }
+}
+
+#[test]
+fn uneven_socket_whole_take_is_a_warning_in_allocate_and_plan() {
+    // socket 0 = CPUs 1,2,5,6 (nodes 0 and 1), socket 1 = CPUs 0,3,4 (node 2): CPUsPerSocket
+    // = 7 / 2 = 3; with CPU 5 assigned, socket 0 has 3 free CPUs and the kubelet takes it whole
+    let dir = tempfile::tempdir().unwrap();
+    let host = caps(
+        dir.path(),
+        &[
+            (0, &[(1, 0), (2, 0)]),
+            (1, &[(5, 0), (6, 0)]),
+            (2, &[(0, 1), (3, 1), (4, 1)]),
+        ],
+    );
+    let args = ["--host", &host, "--reserved", "0", "--allocated", "5"];
+    let mut allocate = vec!["allocate", "--cpus", "4", "-o", "json"];
+    allocate.extend(args);
+    let out = vnuma(&allocate);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = json(&out);
+    assert_eq!(doc["cpuset"], "1-2,5-6");
+    assert_eq!(
+        doc["warnings"][0]["code"],
+        "kubelet-quirk:uneven-socket-whole-take"
+    );
+    assert!(
+        doc["warnings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the kubelet hands out CPU(s) 5 already assigned to other containers"),
+        "{doc}"
+    );
+    allocate.truncate(3);
+    allocate.extend(args);
+    let table = String::from_utf8(vnuma(&allocate).stdout).unwrap();
+    assert!(
+        table.contains("warning [kubelet-quirk:uneven-socket-whole-take]: the kubelet hands out CPU(s) 5"),
+        "{table}"
+    );
+    let seed = seed();
+    let mut plan = vec!["plan", seed.as_str(), "-o", "json"];
+    plan.extend(args);
+    let doc = json(&vnuma(&plan));
+    let codes: Vec<&str> = doc["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"kubelet-quirk:uneven-socket-whole-take"), "{doc}");
 }

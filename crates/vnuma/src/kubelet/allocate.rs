@@ -13,6 +13,7 @@ use crate::kubelet::cpu_manager::{CpuManagerError, CpuManagerOptions, StaticPoli
 use crate::kubelet::memory_manager::{
     MemoryManager, MemoryManagerCheckpoint, MemoryManagerError, MemoryManagerPolicy, nodes_from_host,
 };
+use crate::kubelet::quirks::{KUBELET_PANIC, QuirkWarning, whole_take_warnings};
 use crate::kubelet::topology::CpuTopology;
 use crate::kubelet::topology_manager::{NumaInfo, ProviderHints, TopologyManager, TopologyManagerError};
 use crate::topology::HostTopology;
@@ -50,11 +51,14 @@ pub struct Allocation {
     pub numa_nodes: Vec<u32>,
     /// Memory taken per (node, resource) in bytes (static Memory Manager only).
     pub memory: Vec<(u32, String, u64)>,
-    /// The kubelet's rejection: reason (`TopologyAffinityError`, `SMTAlignmentError`, ...) and
-    /// message.
+    /// The kubelet's rejection: reason (`TopologyAffinityError`, `SMTAlignmentError`, ...,
+    /// or `KubeletPanic` when the kubelet would crash on the pod) and message.
     pub error: Option<(String, String)>,
     /// The reserved CPUs.
     pub reserved: CpuSet,
+    /// Kubelet quirks that shaped an admitted allocation (`kubelet-quirk:…` codes), e.g. reserved
+    /// or assigned CPUs handed out by a whole-socket take on an uneven machine.
+    pub warnings: Vec<QuirkWarning>,
 }
 
 /// A configuration the kubelet would refuse to start with.
@@ -159,6 +163,7 @@ impl Kubelet {
             memory: Vec::new(),
             error: None,
             reserved: reserved.clone(),
+            warnings: Vec::new(),
         };
         let whole = request.cpu_millis > 0 && request.cpu_millis % 1000 == 0;
         let n = match (&self.cpu, whole) {
@@ -182,7 +187,15 @@ impl Kubelet {
             .as_ref()
             .filter(|_| !none)
             .and_then(|m| m.hints(&memory_requests));
-        let (hint, admitted) = self.tm.merge(&[cpu_hints, memory_hints]);
+        // a Go panic while merging is the kubelet crashing on this pod: no answer, never admitted
+        // (see `TopologyManager::merge` for when and why)
+        let (hint, admitted) = match self.tm.merge(&[cpu_hints, memory_hints]) {
+            Ok(merged) => merged,
+            Err(panic) => {
+                result.error = Some((KUBELET_PANIC.into(), panic.to_string()));
+                return result;
+            }
+        };
         if !admitted {
             result.error = Some((
                 "TopologyAffinityError".into(),
@@ -193,6 +206,9 @@ impl Kubelet {
         let cpuset = match (&self.cpu, n) {
             (Some(policy), n) if n > 0 => match policy.allocate(assigned_cpus, n, hint.affinity) {
                 Ok(set) => {
+                    // reproduced as the kubelet does it; told, since it breaks the promise of
+                    // exclusive CPUs
+                    result.warnings = whole_take_warnings(&self.topology, &set, &reserved, assigned_cpus);
                     result.exclusive = true;
                     set
                 }

@@ -13,5 +13,6 @@ pub mod cpu_manager;
 #[cfg(test)]
 pub mod fixtures;
 pub mod memory_manager;
+pub mod quirks;
 pub mod topology;
 pub mod topology_manager;

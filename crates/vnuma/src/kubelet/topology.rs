@@ -59,9 +59,27 @@ impl CpuTopology {
     }
 
     /// The kubelet's discovery on a host: online CPUs with a node; core id = the lowest
-    /// online sibling; uncore = the L3 id, else the socket id; socket = the package id, else
-    /// the node id.
+    /// online sibling; socket = the package id, else the node id; uncore = the L3 id, else
+    /// the socket id.
+    ///
+    /// An L3 shared by exactly the CPUs of the CPU's own NUMA node is no uncore cache to the
+    /// kubelet: cadvisor files a cache as large as the node as a *node* cache, not a core's,
+    /// so the core has no uncore cache and the kubelet uses the socket id (`kubelet.md` §1.2;
+    /// AMD "L3 as NUMA" hosts). `NumUncoreCache` counts the ids so derived.
     pub fn from_host(host: &HostTopology) -> Self {
+        // the CPUs of every node and of every L3, as the kubelet sees them (online, with a node)
+        let mut node_cpus: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
+        let mut l3_cpus: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
+        for node in &host.nodes {
+            for &cpu in &node.cpus {
+                let Some(info) = host.cpu(cpu) else { continue };
+                node_cpus.entry(node.id.0).or_default().insert(cpu.0);
+                if let Some(l3) = info.l3 {
+                    l3_cpus.entry(l3).or_default().insert(cpu.0);
+                }
+            }
+        }
+        let node_cache = |l3: u32, node: u32| l3_cpus.get(&l3) == node_cpus.get(&node);
         let mut details = BTreeMap::new();
         for node in &host.nodes {
             for &cpu in &node.cpus {
@@ -80,7 +98,7 @@ impl CpuTopology {
                         numa: node.id.0,
                         socket,
                         core,
-                        uncore: info.l3.unwrap_or(socket),
+                        uncore: info.l3.filter(|&l3| !node_cache(l3, node.id.0)).unwrap_or(socket),
                     },
                 );
             }

@@ -15,8 +15,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use super::quirks::KubeletPanic;
 use super::topology::{BitRangeError, NodeMask, TopologyHint};
-use crate::topology::HostTopology;
+
+mod numa_info;
+pub use numa_info::NumaInfo;
 
 /// One provider's answer: `None` (a nil map: no preference), or per resource `None` (a nil
 /// list: no preference) or a list of hints (an empty list: no placement is possible).
@@ -194,6 +197,9 @@ pub enum TopologyManagerError {
     /// A provider failed to allocate with any other error.
     #[error("Allocate failed due to {0}, which is unexpected")]
     UnexpectedAdmission(String),
+    /// The kubelet crashes while admitting the pod (a Go panic; see [`TopologyManager::merge`]).
+    #[error(transparent)]
+    KubeletPanic(#[from] KubeletPanic),
 }
 
 impl TopologyManagerError {
@@ -205,6 +211,7 @@ impl TopologyManagerError {
             TopologyManagerError::TopologyAffinity => TOPOLOGY_AFFINITY_ERROR,
             TopologyManagerError::Admission { reason, .. } => reason,
             TopologyManagerError::UnexpectedAdmission(_) => UNEXPECTED_ADMISSION_ERROR,
+            TopologyManagerError::KubeletPanic(_) => super::quirks::KUBELET_PANIC,
             _ => KUBELET_CONFIG_ERROR,
         }
     }
@@ -381,73 +388,6 @@ impl TopologyManagerOptions {
     }
 }
 
-/// `NUMAInfo`: the machine's NUMA node ids and their distances.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct NumaInfo {
-    /// The NUMA node ids.
-    pub nodes: Vec<u32>,
-    /// `distance[(i, j)]` as `/sys/devices/system/node/node<i>/distance` gives it; a missing
-    /// pair counts 0 (a Go slice read past what the kernel gave). Only used with
-    /// `prefer-closest-numa-nodes`.
-    pub distances: BTreeMap<(u32, u32), u32>,
-}
-
-impl NumaInfo {
-    /// The host's nodes (every node the source lists) and distances.
-    pub fn from_host(host: &HostTopology) -> Self {
-        let mut distances = BTreeMap::new();
-        for node in &host.nodes {
-            for (to, &d) in node.distances.iter().flatten() {
-                distances.insert((node.id.0, to.0), d);
-            }
-        }
-        NumaInfo {
-            nodes: host.nodes.iter().map(|n| n.id.0).collect(),
-            distances,
-        }
-    }
-
-    /// `DefaultAffinityMask`: all nodes.
-    ///
-    /// # Errors
-    /// [`BitRangeError`] for a node id past 63.
-    pub fn default_affinity_mask(&self) -> Result<NodeMask, BitRangeError> {
-        NodeMask::of(&self.nodes)
-    }
-
-    /// `Narrowest`: `m1` if it is narrower than `m2`, else `m2`.
-    pub fn narrowest(m1: NodeMask, m2: NodeMask) -> NodeMask {
-        if m1.is_narrower_than(m2) { m1 } else { m2 }
-    }
-
-    /// Σ distance over every ordered pair of the mask's nodes (the average's numerator; the
-    /// denominator `|m|²` is the same for masks of one size, so sums compare as averages do).
-    fn distance_sum(&self, m: NodeMask) -> u64 {
-        let nodes = m.nodes();
-        let mut sum = 0u64;
-        for &i in &nodes {
-            for &j in &nodes {
-                sum += u64::from(self.distances.get(&(i, j)).copied().unwrap_or(0));
-            }
-        }
-        sum
-    }
-
-    /// `Closest`: the narrower mask if the counts differ, else the smaller average distance,
-    /// else the smaller integer mask.
-    pub fn closest(&self, m1: NodeMask, m2: NodeMask) -> NodeMask {
-        if m1.count() != m2.count() {
-            return NumaInfo::narrowest(m1, m2);
-        }
-        let (d1, d2) = (self.distance_sum(m1), self.distance_sum(m2));
-        if d1 < d2 || (d1 == d2 && m1.0 < m2.0) {
-            m1
-        } else {
-            m2
-        }
-    }
-}
-
 /// `filterProvidersHints`: the providers' maps as a list of hint lists (§3.2 step 1).
 pub fn filter_providers_hints(providers: &[ProviderHints]) -> Vec<Vec<TopologyHint>> {
     let any = TopologyHint {
@@ -546,43 +486,55 @@ impl<'a> HintMerger<'a> {
         self.best_non_preferred
     }
 
-    fn compare_masks(&self, current: TopologyHint, candidate: TopologyHint) -> TopologyHint {
+    fn compare_masks(
+        &self,
+        current: TopologyHint,
+        candidate: TopologyHint,
+    ) -> Result<TopologyHint, KubeletPanic> {
         let (Some(cur), Some(cand)) = (current.affinity, candidate.affinity) else {
-            return current;
+            return Ok(current);
         };
         if cur == cand {
-            return current;
+            return Ok(current);
         }
         let pick = if self.closest {
-            self.numa.closest(cur, cand)
+            self.numa.closest(cur, cand)?
         } else {
             NumaInfo::narrowest(cur, cand)
         };
-        if pick == cur { current } else { candidate }
+        Ok(if pick == cur { current } else { candidate })
     }
 
     /// `HintMerger.compare(current, candidate)`: which of the two is better (§3.2 step 3).
-    pub fn compare(&self, current: Option<TopologyHint>, candidate: TopologyHint) -> Option<TopologyHint> {
+    ///
+    /// # Errors
+    /// [`KubeletPanic`] where the kubelet crashes comparing the two (prefer-closest-numa-nodes
+    /// reading a distance out of range).
+    pub fn compare(
+        &self,
+        current: Option<TopologyHint>,
+        candidate: TopologyHint,
+    ) -> Result<Option<TopologyHint>, KubeletPanic> {
         let k = candidate.affinity.map_or(0, NodeMask::count);
         if k == 0 {
-            return current;
+            return Ok(current);
         }
         let Some(cur) = current else {
-            return Some(candidate);
+            return Ok(Some(candidate));
         };
         match (cur.preferred, candidate.preferred) {
-            (false, true) => return Some(candidate),
-            (true, false) => return Some(cur),
-            (true, true) => return Some(self.compare_masks(cur, candidate)),
+            (false, true) => return Ok(Some(candidate)),
+            (true, false) => return Ok(Some(cur)),
+            (true, true) => return self.compare_masks(cur, candidate).map(Some),
             (false, false) => {}
         }
         let c = cur.affinity.map_or(0, NodeMask::count);
         let bnp = self.best_non_preferred;
         let pick = if c > bnp {
-            self.compare_masks(cur, candidate)
+            self.compare_masks(cur, candidate)?
         } else if c == bnp {
             if k == bnp {
-                self.compare_masks(cur, candidate)
+                self.compare_masks(cur, candidate)?
             } else {
                 cur
             }
@@ -593,14 +545,17 @@ impl<'a> HintMerger<'a> {
         } else if k < c {
             cur
         } else {
-            self.compare_masks(cur, candidate)
+            self.compare_masks(cur, candidate)?
         };
-        Some(pick)
+        Ok(Some(pick))
     }
 
     /// The best merged hint over every permutation (first list outermost); `{default mask,
     /// not preferred}` when there is none.
-    pub fn merge(&self) -> TopologyHint {
+    ///
+    /// # Errors
+    /// [`KubeletPanic`] where the kubelet crashes comparing two candidates.
+    pub fn merge(&self) -> Result<TopologyHint, KubeletPanic> {
         let mut best: Option<TopologyHint> = None;
         if self.lists.iter().all(|l| !l.is_empty()) {
             let mut idx = vec![0usize; self.lists.len()];
@@ -609,15 +564,15 @@ impl<'a> HintMerger<'a> {
                 permutation.clear();
                 permutation.extend(self.lists.iter().zip(&idx).map(|(l, &i)| l[i]));
                 let merged = merge_permutation(self.default, &permutation);
-                best = self.compare(best, merged);
+                best = self.compare(best, merged)?;
                 // advance the odometer: the last list varies fastest
                 let mut pos = self.lists.len();
                 loop {
                     if pos == 0 {
-                        return best.unwrap_or(TopologyHint {
+                        return Ok(best.unwrap_or(TopologyHint {
                             affinity: Some(self.default),
                             preferred: false,
-                        });
+                        }));
                     }
                     pos -= 1;
                     idx[pos] += 1;
@@ -628,10 +583,10 @@ impl<'a> HintMerger<'a> {
                 }
             }
         }
-        best.unwrap_or(TopologyHint {
+        Ok(best.unwrap_or(TopologyHint {
             affinity: Some(self.default),
             preferred: false,
-        })
+        }))
     }
 }
 
@@ -720,17 +675,25 @@ impl TopologyManager {
     /// Merges the providers' hints under the policy and says whether it admits the result
     /// (§3.3): `none` gives `{nil, false}` and admits; `best-effort` admits anything;
     /// `restricted` and `single-numa-node` admit a preferred hint only.
-    pub fn merge(&self, providers: &[ProviderHints]) -> (TopologyHint, bool) {
+    ///
+    /// # Errors
+    /// [`KubeletPanic`] where the kubelet crashes merging: with prefer-closest-numa-nodes on a
+    /// host whose NUMA ids are not `0..n`, comparing two candidate masks of one size reads a
+    /// distance past a row (`NumaInfo::distance`). That happens here, while admitting a pod,
+    /// not when the kubelet starts (building `NUMAInfo` only stores the rows): the kubelet
+    /// starts, then dies on the first pod whose merge compares such masks, and again after
+    /// every restart while the pod stays bound; the pod is never admitted.
+    pub fn merge(&self, providers: &[ProviderHints]) -> Result<(TopologyHint, bool), KubeletPanic> {
         let mut lists = filter_providers_hints(providers);
         let closest = match self.policy {
             Policy::None => {
-                return (
+                return Ok((
                     TopologyHint {
                         affinity: None,
                         preferred: false,
                     },
                     true,
-                );
+                ));
             }
             Policy::SingleNumaNode => {
                 for list in &mut lists {
@@ -747,8 +710,8 @@ impl TopologyManager {
             lists,
             closest,
         };
-        let mut hint = merger.merge();
-        match self.policy {
+        let mut hint = merger.merge()?;
+        Ok(match self.policy {
             Policy::BestEffort => (hint, true),
             Policy::SingleNumaNode => {
                 if hint.affinity == Some(self.default) {
@@ -757,7 +720,7 @@ impl TopologyManager {
                 (hint, hint.preferred)
             }
             _ => (hint, hint.preferred),
-        }
+        })
     }
 
     /// Admits a pod of `containers` containers (init containers, then app containers) through
@@ -785,7 +748,7 @@ impl TopologyManager {
             }),
             (_, Scope::Pod) => {
                 let hints: Vec<ProviderHints> = providers.iter().map(|p| p.pod_hints()).collect();
-                let (hint, admit) = self.merge(&hints);
+                let (hint, admit) = self.merge(&hints)?;
                 if !admit {
                     return Err(TopologyManagerError::TopologyAffinity);
                 }
@@ -799,7 +762,7 @@ impl TopologyManager {
                 None => {
                     let hints: Vec<ProviderHints> =
                         providers.iter().map(|p| p.container_hints(container)).collect();
-                    let (hint, admit) = self.merge(&hints);
+                    let (hint, admit) = self.merge(&hints)?;
                     if !admit {
                         return Err(TopologyManagerError::TopologyAffinity);
                     }

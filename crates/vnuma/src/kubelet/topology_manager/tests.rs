@@ -107,7 +107,7 @@ fn manager(policy: &str, numa: NumaInfo, closest: bool) -> TopologyManager {
 fn check_be_and_restricted(id: &str, numa: &NumaInfo, closest: bool, input: &[ProviderHints], want: &str) {
     let want = h(want);
     for policy in ["best-effort", "restricted"] {
-        let (got, admit) = manager(policy, numa.clone(), closest).merge(input);
+        let (got, admit) = manager(policy, numa.clone(), closest).merge(input).unwrap();
         assert_eq!(got, want, "{id} under {policy}");
         let want_admit = policy == "best-effort" || want.preferred;
         assert_eq!(admit, want_admit, "{id} admission under {policy}");
@@ -213,11 +213,17 @@ fn prefer_closest_8node() {
         );
     }
     // without the option, the narrower-integer rule picks {0,2} for the first case as well
-    let (got, _) = manager("best-effort", numa8(), false).merge(&providers(&["r=04:T,02:T", "r=04:T,02:T"]));
+    let (got, _) = manager("best-effort", numa8(), false)
+        .merge(&providers(&["r=04:T,02:T", "r=04:T,02:T"]))
+        .unwrap();
     assert_eq!(got, h("02:T"));
-    let (got, _) = manager("best-effort", numa8(), false).merge(&providers(&["r=04:T,06:T", "r=04:T,06:T"]));
+    let (got, _) = manager("best-effort", numa8(), false)
+        .merge(&providers(&["r=04:T,06:T", "r=04:T,06:T"]))
+        .unwrap();
     assert_eq!(got, h("04:T"), "narrowest: {{0,4}}=17 < {{0,6}}=65");
-    let (got, _) = manager("best-effort", numa8(), true).merge(&providers(&["r=46:T,45:T", "r=46:T,45:T"]));
+    let (got, _) = manager("best-effort", numa8(), true)
+        .merge(&providers(&["r=46:T,45:T", "r=46:T,45:T"]))
+        .unwrap();
     assert_eq!(got, h("45:T"), "closest: d(4,5)=11 beats d(4,6)=12");
 }
 
@@ -240,12 +246,16 @@ const SINGLE_NUMA_NODE_2NODE: [(&[&str], &str); 12] = [
 fn single_numa_node_2node() {
     for (i, (input, want)) in SINGLE_NUMA_NODE_2NODE.iter().enumerate() {
         let want = h(want);
-        let (got, admit) = manager("single-numa-node", numa2(), false).merge(&providers(input));
+        let (got, admit) = manager("single-numa-node", numa2(), false)
+            .merge(&providers(input))
+            .unwrap();
         assert_eq!(got, want, "singleNumaNode_2node[{i}]");
         assert_eq!(admit, want.preferred, "singleNumaNode_2node[{i}] admission");
     }
     // prefer-closest never applies to single-numa-node
-    let (got, _) = manager("single-numa-node", numa8(), true).merge(&providers(&["r=6:T,7:T"]));
+    let (got, _) = manager("single-numa-node", numa8(), true)
+        .merge(&providers(&["r=6:T,7:T"]))
+        .unwrap();
     assert_eq!(got, h("6:T"));
 }
 
@@ -294,7 +304,7 @@ fn compare_vectors() {
     ];
     for (i, (current, candidate, want_candidate)) in cases.into_iter().enumerate() {
         let want = if want_candidate { Some(candidate) } else { current };
-        assert_eq!(merger.compare(current, candidate), want, "compare[{i}]");
+        assert_eq!(merger.compare(current, candidate).unwrap(), want, "compare[{i}]");
     }
 }
 
@@ -304,7 +314,7 @@ fn compare_non_preferred_against_best_non_preferred() {
     let numa = numa4();
     let merger = HintMerger::new(&numa, vec![vec![h("01:F")]], false).unwrap();
     assert_eq!(merger.best_non_preferred(), 2);
-    let pick = |cur: &str, cand: &str| merger.compare(Some(h(cur)), h(cand)).unwrap();
+    let pick = |cur: &str, cand: &str| merger.compare(Some(h(cur)), h(cand)).unwrap().unwrap();
     assert_eq!(pick("012:F", "123:F"), h("012:F"), "c > BNP: narrowest (7 < 14)");
     assert_eq!(pick("012:F", "0:F"), h("0:F"), "c > BNP: narrowest by count");
     assert_eq!(pick("12:F", "3:F"), h("12:F"), "c == BNP, k != BNP: keep");
@@ -317,7 +327,7 @@ fn compare_non_preferred_against_best_non_preferred() {
 #[test]
 fn policy_none_neither_merges_nor_refuses() {
     let tm = manager("none", numa2(), false);
-    assert_eq!(tm.merge(&providers(&["r=[]"])), (h("-:F"), true));
+    assert_eq!(tm.merge(&providers(&["r=[]"])).unwrap(), (h("-:F"), true));
 }
 
 #[test]
@@ -618,4 +628,41 @@ fn policy_none_allocates_without_a_mask() {
     let hints = with_scope("none", "pod").admit(2, &mut [&mut cpu]).unwrap();
     assert_eq!(hints, vec![h("-:F"), h("-:F")]);
     assert_eq!(cpu.allocated, vec![(0, h("-:F")), (1, h("-:F"))]);
+}
+
+#[test]
+fn prefer_closest_numa_nodes_reads_distance_rows_by_node_id() {
+    // nodes 0 and 2, rows as the kernel lists them: one entry per node, in id order
+    let numa = NumaInfo {
+        nodes: vec![0, 2],
+        distances: [((0, 0), 10), ((0, 2), 20), ((2, 0), 20), ((2, 2), 10)].into(),
+    };
+    assert_eq!(numa.distance(0, 0), Ok(10));
+    let panic = numa.distance(2, 2).unwrap_err();
+    assert_eq!(panic.panic, "index out of range [2] with length 2");
+    assert_eq!(panic.quirk, "kubelet-quirk:closest-numa-noncontiguous-ids");
+    for policy in ["best-effort", "restricted"] {
+        let err = manager(policy, numa.clone(), true)
+            .merge(&providers(&["r=0:T,2:T,02:F"]))
+            .unwrap_err();
+        assert_eq!(
+            err, panic,
+            "{policy}: {{0}} and {{2}} compared by average distance"
+        );
+    }
+    let admission = TopologyManagerError::from(panic);
+    assert_eq!(admission.reason(), "KubeletPanic");
+    assert!(
+        admission.is_admission(),
+        "the kubelet starts; it dies admitting the pod"
+    );
+    // without the option, or under single-numa-node, no distance is read
+    let (got, _) = manager("best-effort", numa.clone(), false)
+        .merge(&providers(&["r=0:T,2:T,02:F"]))
+        .unwrap();
+    assert_eq!(got, h("0:T"));
+    let (got, _) = manager("single-numa-node", numa, true)
+        .merge(&providers(&["r=0:T,2:T,02:F"]))
+        .unwrap();
+    assert_eq!(got, h("0:T"));
 }
