@@ -374,3 +374,99 @@ fn a_long_warning_is_summarised_and_json_keeps_every_item() {
     );
     assert!(doc["warnings"][0].get("details").is_none(), "no list, no details");
 }
+
+// Item 10: what `numactl -H` and `lstopo` show.
+
+#[test]
+fn topology_shows_free_memory_and_l3_groups() {
+    let out = vnuma(&["topology", "--host", "example:dual-socket", "-o", "json"]);
+    let doc = json(&out);
+    // the contract's 32 GiB per node; idle, so all but the 2 GiB of hugepages is free
+    assert_eq!(doc["nodes"][0]["memory_bytes"], 32u64 << 30);
+    assert_eq!(doc["nodes"][0]["memory_free_bytes"], 30u64 << 30);
+    assert_eq!(
+        doc["caches"],
+        serde_json::json!([{"level": 3, "id": 0, "cpus": "0-7,16-23"}, {"level": 3, "id": 1, "cpus": "8-15,24-31"}])
+    );
+    let table = text(&vnuma(&["topology", "--host", "example:dual-socket"]).stdout);
+    assert!(
+        table.contains(
+            "  cpus 0-7,16-23 (8 cores):\n    0+16 1+17 2+18 3+19 4+20 5+21 6+22 7+23\n  memory free: 30 GiB of 32 GiB\n  L3 groups (1, CPUs sharing each):\n    [0-7,16-23]\n"
+        ),
+        "{table}"
+    );
+    // an L3 spanning two sub-NUMA nodes is shown whole under both; a memory-less node has no
+    // free line
+    let table = text(&vnuma(&["topology", "--host", "example:asymmetric"]).stdout);
+    assert!(
+        table.contains("    6+22 7+23\n  memory free: 15 GiB of 16 GiB\n  L3 groups (1, CPUs sharing each):\n    [0-7,16-23]\n"),
+        "{table}"
+    );
+    assert!(
+        table.contains("  cpus: none (memory only)\n  memory free: 56 GiB of 64 GiB\n\n"),
+        "{table}"
+    );
+    assert!(!table.contains("memory free: 0 B"), "{table}");
+
+    // a capabilities document knows neither
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("caps.xml");
+    std::fs::write(&file, caps(2, 4, 20, 1024)).unwrap();
+    let doc = json(&vnuma(&[
+        "topology",
+        "--host",
+        file.to_str().unwrap(),
+        "-o",
+        "json",
+    ]));
+    assert_eq!(doc["nodes"][0]["memory_free_bytes"], serde_json::Value::Null);
+    assert_eq!(doc["caches"], serde_json::json!([]));
+    let table = text(&vnuma(&["topology", "--host", file.to_str().unwrap()]).stdout);
+    assert!(
+        !table.contains("memory free") && !table.contains("L3 groups"),
+        "{table}"
+    );
+}
+
+#[test]
+fn topology_reads_memfree_from_a_sysfs_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |rel: &str, text: &str| {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    for cpu in 0..4 {
+        let base = format!("sys/devices/system/cpu/cpu{cpu}");
+        write(&format!("{base}/topology/physical_package_id"), "0\n");
+        write(&format!("{base}/topology/core_id"), &format!("{cpu}\n"));
+        write(
+            &format!("{base}/topology/thread_siblings_list"),
+            &format!("{cpu}\n"),
+        );
+        write(&format!("{base}/cache/index3/level"), "3\n");
+        write(&format!("{base}/cache/index3/id"), &format!("{}\n", cpu / 2));
+    }
+    write("sys/devices/system/cpu/online", "0-3\n");
+    write("sys/devices/system/node/node0/cpulist", "0-3\n");
+    write(
+        "sys/devices/system/node/node0/meminfo",
+        "Node 0 MemTotal:        8386704 kB\nNode 0 MemFree:         1830148 kB\nNode 0 MemUsed:         6556556 kB\n",
+    );
+    let out = vnuma(&["topology", "--host", root.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc = json(&out);
+    assert_eq!(doc["nodes"][0]["memory_free_bytes"], 1830148u64 * 1024);
+    assert_eq!(
+        doc["caches"],
+        serde_json::json!([{"level": 3, "id": 0, "cpus": "0-1"}, {"level": 3, "id": 1, "cpus": "2-3"}])
+    );
+    let table = text(&vnuma(&["topology", "--host", root.to_str().unwrap()]).stdout);
+    assert!(
+        table.contains(
+            "  memory free: 1.7 GiB of 7.9 GiB\n  L3 groups (2, CPUs sharing each):\n    [0-1] [2-3]\n"
+        ),
+        "{table}"
+    );
+}
