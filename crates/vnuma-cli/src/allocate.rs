@@ -51,7 +51,8 @@ pub(crate) struct AllocateArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     output: AllocateFormat,
-    /// Write the result to FILE (atomically).
+    /// Write the result to FILE (atomically; `-` is stdout; a new file gets mode 0666 less
+    /// the umask, as `>` gives it, a replaced file keeps its mode).
     #[arg(long, value_name = "FILE")]
     output_file: Option<PathBuf>,
 }

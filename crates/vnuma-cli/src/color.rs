@@ -33,7 +33,7 @@ impl ColorArgs {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         decide(
             self.color,
-            output_file.is_none() && std::io::stdout().is_terminal(),
+            crate::output::is_stdout(output_file) && std::io::stdout().is_terminal(),
             no_color,
         )
     }

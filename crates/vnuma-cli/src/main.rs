@@ -39,7 +39,8 @@ enum Command {
     Topology(TopologyArgs),
     /// Plan a VMI's NUMA passthrough exactly as KubeVirt would, and check it fits the host.
     Plan(Box<plan::PlanArgs>),
-    /// Explain a plan step by step in plain words (takes the same arguments as `plan`).
+    /// Explain a plan step by step in plain words (takes the same arguments as `plan`; its
+    /// only format is its text).
     Explain(Box<plan::PlanArgs>),
     /// Predict what the kubelet allocates to one Guaranteed container (CPU, Topology and
     /// Memory Managers).
@@ -99,7 +100,9 @@ struct TopologyArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "table")]
     output: TopologyFormat,
-    /// Write the result to FILE (atomically: a failure never leaves a partial file).
+    /// Write the result to FILE (atomically: a failure never leaves a partial file; `-` is
+    /// stdout; a new file gets mode 0666 less the umask, as `>` gives it, a replaced file
+    /// keeps its mode).
     #[arg(long, value_name = "FILE")]
     output_file: Option<PathBuf>,
 }

@@ -104,7 +104,10 @@ pub(crate) struct PlanArgs {
     #[arg(long)]
     allow_hugepage_shortfall: bool,
     /// Output format. `qemu` prints the QEMU command line; QEMU has no option to pin vCPUs,
-    /// so `qemu-pinning` prints that part (vCPU, emulator and IOThread CPUs) as JSON.
+    /// so `qemu-pinning` prints that part (vCPU, emulator and IOThread CPUs) as JSON. Every
+    /// format but `table` (which lists them) also prints the plan's warnings on stderr, one
+    /// `warning: CODE: message` line each. `explain` has only its text (`-o table`);
+    /// `--all-placements` has `table` and `json`.
     #[arg(short, long, value_enum, default_value = "table")]
     output: PlanFormat,
     /// QEMU accelerator for `-o qemu` (`kvm`, or `tcg` for software emulation).
@@ -123,7 +126,9 @@ pub(crate) struct PlanArgs {
     /// same path with `1G` appended).
     #[arg(long, default_value = "/dev/hugepages", value_name = "DIR")]
     qemu_hugetlbfs: String,
-    /// Write the result to FILE (atomically: a failure never leaves a partial file).
+    /// Write the result to FILE (atomically: a failure never leaves a partial file; `-` is
+    /// stdout; a new file gets mode 0666 less the umask, as `>` gives it, a replaced file
+    /// keeps its mode).
     #[arg(long, value_name = "FILE")]
     output_file: Option<PathBuf>,
 }
@@ -175,8 +180,8 @@ pub(crate) fn pod_request(vmi: &Vmi, cluster: &ClusterConfig, fix_quirks: bool) 
     }
 }
 
-/// Plans from the kubelet's predicted allocation; a pod the kubelet rejects is a plan whose
-/// error is the kubelet's reason.
+/// Plans from the kubelet's predicted allocation, with the CPUs the kubelet reserved; a pod the
+/// kubelet rejects is a plan whose error is the kubelet's reason.
 fn predict(
     host: &HostTopology,
     vmi: &Vmi,
@@ -185,11 +190,14 @@ fn predict(
     existing: &Existing,
     options: &PlanOptions,
     fix_quirks: bool,
-) -> Result<GuestPlan, Failure> {
+) -> Result<(GuestPlan, CpuSet), Failure> {
     let request = pod_request(vmi, cluster, fix_quirks);
     let allocation = allocate(host, config, &request, existing).map_err(Failure::input)?;
     if let Some((reason, message)) = &allocation.error {
-        return Ok(vnuma::plan::kubelet_rejected(vmi, format!("{reason}: {message}")));
+        return Ok((
+            vnuma::plan::kubelet_rejected(vmi, format!("{reason}: {message}")),
+            allocation.reserved,
+        ));
     }
     let cpuset: Vec<u32> = allocation
         .cpuset
@@ -219,9 +227,10 @@ fn predict(
             message: "the kubelet gives this pod no exclusive CPUs (cpuManagerPolicy none, or a pod that is \
                       not Guaranteed): its cpuset is the shared pool"
                 .into(),
+            details: Vec::new(),
         });
     }
-    Ok(plan)
+    Ok((plan, allocation.reserved))
 }
 
 /// The kubelet's numbers for explain's advice: the pod's CPUs and why, the policies, and per
@@ -281,6 +290,12 @@ fn kubelet_facts(
 
 /// `plan`, or with `explain` the plan in plain words.
 pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
+    if explain && !matches!(args.output, PlanFormat::Table) {
+        return Err(Failure::input(anyhow!(
+            "explain prints only its text (-o table, the default), not -o {}",
+            format_name(args.output)
+        )));
+    }
     let (vmi, cluster) = vmi_args::load(&args.input, args.host.host.as_deref())?;
     let given = pod_cpuset(args).map_err(Failure::input)?;
     let loaded = host::load(args.host.host.as_deref()).map_err(Failure::input)?;
@@ -315,9 +330,10 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
             PlanFormat::Table => {
                 vnuma::report::reschedule::to_table(&found, &loaded.label, &kubelet_args::describe(&config))
             }
-            _ => {
+            other => {
                 return Err(Failure::input(anyhow!(
-                    "--all-placements prints -o table or -o json"
+                    "--all-placements prints -o table or -o json, not -o {}",
+                    format_name(other)
                 )));
             }
         };
@@ -331,7 +347,7 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
         ),
         None => {
             let (config, existing) = kubelet_args::load(&args.kubelet)?;
-            let plan = predict(
+            let (plan, reserved) = predict(
                 &loaded.host,
                 &vmi,
                 &cluster,
@@ -343,7 +359,10 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
             (
                 plan,
                 CpusetSource::Predicted,
-                Some(kubelet_args::describe(&config)),
+                Some((
+                    kubelet_args::describe(&config),
+                    report::KubeletSettings::new(&config, &reserved),
+                )),
             )
         }
     };
@@ -351,7 +370,8 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
         host_label: &loaded.label,
         kubevirt_version,
         cpuset_source: source,
-        kubelet: kubelet.as_deref(),
+        kubelet: kubelet.as_ref().map(|k| k.0.as_str()),
+        kubelet_settings: kubelet.as_ref().map(|k| &k.1),
     };
     let qemu_options = vnuma::render::qemu::QemuOptions {
         binary: "qemu-system-x86_64".into(),
@@ -425,6 +445,13 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
             &format!("{}/{} on host {}", plan.namespace, plan.name, loaded.label),
         )),
     };
+    // The table lists the warnings; every other format says them on stderr too, so a
+    // warning (a dropped `distances-invalid`, say) is never silent.
+    if !explain && !matches!(args.output, PlanFormat::Table) {
+        for warning in &plan.warnings {
+            eprintln!("warning: {}: {}", warning.code, warning.message);
+        }
+    }
     if let Some(text) = text {
         output::emit(&text, args.output_file.as_deref()).map_err(Failure::input)?;
     }
@@ -432,6 +459,13 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
         Some(e) => Err(Failure::cannot_run(anyhow!("{}", e.message)).context_reason(e.reason.as_str())),
         None => Ok(()),
     }
+}
+
+/// The name `-o` takes for a format.
+fn format_name(format: PlanFormat) -> String {
+    format
+        .to_possible_value()
+        .map_or_else(|| format!("{format:?}"), |v| v.get_name().to_string())
 }
 
 impl Failure {

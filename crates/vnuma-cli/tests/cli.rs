@@ -69,6 +69,7 @@ fn json_matches_the_contract_for_example_dual_socket() {
     assert_eq!(
         doc["nodes"][0],
         serde_json::json!({"id": 0, "cpus": "0-7,16-23", "memory_bytes": 34359738368u64,
+            "memory_free_bytes": 32212254720u64,
             "hugepages": [{"page_size_bytes": 2097152, "total": 1024, "free": 1024}],
             "distances": {"0": 10, "1": 21}})
     );

@@ -84,6 +84,13 @@ fn json_is_the_contract_document_for_scenario_b() {
     assert_eq!(out.status.code(), Some(0));
     let mut doc = json(&out);
     let warnings = doc.as_object_mut().unwrap().remove("warnings").unwrap();
+    // Where the plan was made (user_surprises.rs checks these fields in full).
+    let host = doc.as_object_mut().unwrap().remove("host").unwrap();
+    assert_eq!(host, serde_json::json!({"source": "example:dual-socket"}));
+    assert_eq!(
+        doc.as_object_mut().unwrap().remove("kubelet"),
+        Some(serde_json::Value::Null)
+    );
     let expected = serde_json::json!({
       "vmi": {"namespace": "default", "name": "numavm"},
       "kubevirt_version": "main",

@@ -46,6 +46,7 @@ fn big_host() -> HostTopology {
             id: NodeId(node),
             cpus: node_cpus,
             memory_bytes: Some(64 << 30),
+            memory_free_bytes: None,
             hugepages: vec![HugepagePool {
                 page_size_bytes: 2 << 20,
                 total: 4096,

@@ -163,6 +163,7 @@ mod tests {
                 id: NodeId(0),
                 cpus: vec![CpuId(1), CpuId(3), CpuId(4)],
                 memory_bytes: Some(1 << 30),
+                memory_free_bytes: None,
                 hugepages: vec![],
                 distances: None,
             }],

@@ -110,8 +110,10 @@ pub struct Failure {
 pub struct Warning {
     /// A stable code, e.g. `asymmetric-cells` or `kubevirt-quirk:sibling-ranges-dropped`.
     pub code: String,
-    /// Plain words.
+    /// Plain words (a long list is summarised: its first items and how many more).
     pub message: String,
+    /// Every item of a list the message summarises (empty when the message says it all).
+    pub details: Vec<String>,
 }
 
 /// One guest NUMA cell.
@@ -257,9 +259,14 @@ impl GuestPlan {
     }
 
     fn warn(&mut self, code: &str, message: String) {
+        self.warn_with(code, message, Vec::new());
+    }
+
+    fn warn_with(&mut self, code: &str, message: String, details: Vec<String>) {
         self.warnings.push(Warning {
             code: code.to_string(),
             message,
+            details,
         });
     }
 

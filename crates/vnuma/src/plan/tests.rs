@@ -42,6 +42,7 @@ fn host(cells: &[(u32, &[&[u32]])]) -> HostTopology {
             id: NodeId(*id),
             cpus: node_cpus,
             memory_bytes: Some(32 << 30),
+            memory_free_bytes: None,
             hugepages: vec![
                 HugepagePool {
                     page_size_bytes: 2 << 20,

@@ -14,6 +14,23 @@ fn siblings(host: &HostTopology, a: u32, b: u32) -> bool {
     host.cpu(CpuId(a)).is_some_and(|c| c.siblings.contains(CpuId(b)))
 }
 
+/// How many items of a long list a warning's message shows; JSON keeps them all in `details`.
+pub const SHOWN_ITEMS: usize = 4;
+
+/// The items joined by `; `, or past [`SHOWN_ITEMS`] the first ones and how many more: one
+/// warning about a 300-vCPU VM stays one readable line.
+fn summary(items: &[String]) -> String {
+    match items.get(..SHOWN_ITEMS) {
+        Some(shown) if items.len() > SHOWN_ITEMS => format!(
+            "{}; … and {} more ({} in all)",
+            shown.join("; "),
+            items.len() - SHOWN_ITEMS,
+            items.len()
+        ),
+        _ => items.join("; "),
+    }
+}
+
 /// Adds the warnings that apply.
 pub fn add(plan: &mut GuestPlan, host: &HostTopology) {
     let shapes: BTreeSet<(usize, u64)> = plan
@@ -64,12 +81,13 @@ pub fn add(plan: &mut GuestPlan, host: &HostTopology) {
             })
             .collect();
         if !split.is_empty() {
-            plan.warn(
+            plan.warn_with(
                 "guest-core-split",
                 format!(
                     "a guest core's threads sit on different host cores, so guest SMT siblings are not host SMT siblings: {}",
-                    split.join("; ")
+                    summary(&split)
                 ),
+                split,
             );
         }
     } else {
@@ -85,12 +103,13 @@ pub fn add(plan: &mut GuestPlan, host: &HostTopology) {
             })
             .collect();
         if !shared.is_empty() {
-            plan.warn(
+            plan.warn_with(
                 "vcpus-share-core",
                 format!(
                     "consecutive vCPUs the guest sees as separate cores share one host core (SMT siblings): {}",
-                    shared.join("; ")
+                    summary(&shared)
                 ),
+                shared,
             );
         }
     }
@@ -110,5 +129,18 @@ pub fn add(plan: &mut GuestPlan, host: &HostTopology) {
                 ),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lists_are_summarised() {
+        let items: Vec<String> = (0..7).map(|i| format!("p{i}")).collect();
+        assert_eq!(summary(&items[..4]), "p0; p1; p2; p3");
+        assert_eq!(summary(&items), "p0; p1; p2; p3; … and 3 more (7 in all)");
+        assert_eq!(summary(&[]), "");
     }
 }

@@ -93,12 +93,11 @@ pub fn explain_with(
     let g = &plan.guest;
     let _ = writeln!(
         out,
-        "Plan for {}/{} on {}, pod cpuset {} ({}).",
+        "Plan for {}/{} on {}, pod cpuset {}.",
         plan.namespace,
         plan.name,
         ctx.host_label,
-        set(&plan.cpuset),
-        ctx.cpuset_source.as_str()
+        super::plan::cpuset_words(plan, ctx)
     );
     if let Some(kubelet) = ctx.kubelet {
         let _ = writeln!(

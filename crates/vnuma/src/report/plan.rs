@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use crate::cpuset::{CpuSet, NodeSet};
 use crate::ids::{CpuId, NodeId};
-use crate::plan::{CpusetSource, GuestPlan, KubevirtVersion};
+use crate::kubelet::config::KubeletConfig;
+use crate::plan::{CpusetSource, FailureReason, GuestPlan, KubevirtVersion};
 use crate::report::{human_bytes, json_text, page_size_label, yaml_text};
 use crate::topology::HostTopology;
 
@@ -22,6 +23,53 @@ pub struct Context<'a> {
     pub cpuset_source: CpusetSource,
     /// Which kubelet was simulated, when the cpuset is predicted.
     pub kubelet: Option<&'a str>,
+    /// The same kubelet's settings, for the document (`None` when the cpuset was given).
+    pub kubelet_settings: Option<&'a KubeletSettings>,
+}
+
+/// The kubelet settings a predicted cpuset was simulated under, as the plan document records
+/// them (the same words as `allocate -o json`'s `policies`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubeletSettings {
+    /// `cpuManagerPolicy`.
+    pub cpu_manager: String,
+    /// `cpuManagerPolicyOptions`, `name` for `true`, else `name=value`.
+    pub options: Vec<String>,
+    /// `topologyManagerPolicy`.
+    pub topology_manager: String,
+    /// `topologyManagerScope`.
+    pub scope: String,
+    /// `memoryManagerPolicy`.
+    pub memory_manager: String,
+    /// The CPUs the kubelet reserves (kernel cpulist).
+    pub reserved: String,
+    /// No configuration was given: vnuma's assumed defaults.
+    pub assumed_defaults: bool,
+}
+
+impl KubeletSettings {
+    /// The settings of `config`, with the CPUs the kubelet reserved under it.
+    pub fn new(config: &KubeletConfig, reserved: &CpuSet) -> Self {
+        KubeletSettings {
+            cpu_manager: config.cpu_manager_policy.clone(),
+            options: config
+                .cpu_manager_policy_options
+                .iter()
+                .map(|(k, v)| {
+                    if v == "true" {
+                        k.clone()
+                    } else {
+                        format!("{k}={v}")
+                    }
+                })
+                .collect(),
+            topology_manager: config.topology_manager_policy.clone(),
+            scope: config.topology_manager_scope.clone(),
+            memory_manager: config.memory_manager_policy.clone(),
+            reserved: reserved.to_string(),
+            assumed_defaults: config.assumed,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -38,6 +86,26 @@ struct PlanDoc {
     hugepages: Vec<HugepageDoc>,
     warnings: Vec<WarningDoc>,
     error: Option<ErrorDoc>,
+    /// Where the host came from: the `source` of `vnuma topology -o json`.
+    host: HostDoc,
+    /// The kubelet simulated for a predicted cpuset; `null` when the cpuset was given.
+    kubelet: Option<KubeletDoc>,
+}
+
+#[derive(Serialize)]
+struct HostDoc {
+    source: String,
+}
+
+#[derive(Serialize)]
+struct KubeletDoc {
+    cpu_manager: String,
+    options: Vec<String>,
+    topology_manager: String,
+    scope: String,
+    memory_manager: String,
+    reserved: String,
+    assumed_defaults: bool,
 }
 
 #[derive(Serialize)]
@@ -113,6 +181,9 @@ struct HugepageDoc {
 struct WarningDoc {
     code: String,
     message: String,
+    /// Every item of the list the message summarises (absent when the message says it all).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    details: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -215,13 +286,43 @@ fn doc(plan: &GuestPlan, ctx: &Context<'_>) -> PlanDoc {
             .map(|w| WarningDoc {
                 code: w.code.clone(),
                 message: w.message.clone(),
+                details: w.details.clone(),
             })
             .collect(),
         error: plan.error.as_ref().map(|e| ErrorDoc {
             reason: e.reason.as_str(),
             message: e.message.clone(),
         }),
+        host: HostDoc {
+            source: ctx.host_label.to_string(),
+        },
+        kubelet: ctx.kubelet_settings.map(|k| KubeletDoc {
+            cpu_manager: k.cpu_manager.clone(),
+            options: k.options.clone(),
+            topology_manager: k.topology_manager.clone(),
+            scope: k.scope.clone(),
+            memory_manager: k.memory_manager.clone(),
+            reserved: k.reserved.clone(),
+            assumed_defaults: k.assumed_defaults,
+        }),
     }
+}
+
+/// The pod cpuset and where it came from, for people: `7-8,23-24 (flag)`, or for an empty
+/// one what that means: `none (predicted: the kubelet rejects the pod, see the error)`.
+pub fn cpuset_words(plan: &GuestPlan, ctx: &Context<'_>) -> String {
+    let source = ctx.cpuset_source.as_str();
+    if !plan.cpuset.is_empty() {
+        return format!("{} ({source})", cpus(&plan.cpuset));
+    }
+    let why = match (ctx.cpuset_source, &plan.error) {
+        (CpusetSource::Predicted, Some(e)) if e.reason == FailureReason::KubeletRejected => {
+            "the kubelet rejects the pod, see the error"
+        }
+        (CpusetSource::Predicted, _) => "the kubelet gave no CPUs",
+        _ => "the list is empty",
+    };
+    format!("none ({source}: {why})")
 }
 
 /// The `plan -o json` document of `cli-contract.md`.
@@ -241,12 +342,11 @@ pub fn to_table(plan: &GuestPlan, host: &HostTopology, ctx: &Context<'_>) -> Str
     let g = &plan.guest;
     let _ = writeln!(
         out,
-        "VMI {}/{} on host {}, pod cpuset {} ({})",
+        "VMI {}/{} on host {}, pod cpuset {}",
         plan.namespace,
         plan.name,
         ctx.host_label,
-        cpus(&plan.cpuset),
-        ctx.cpuset_source.as_str()
+        cpuset_words(plan, ctx)
     );
     if let Some(kubelet) = ctx.kubelet {
         let _ = writeln!(out, "cpuset predicted by the kubelet simulation: {kubelet}");

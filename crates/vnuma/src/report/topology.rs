@@ -17,6 +17,15 @@ struct TopologyDoc<'a> {
     cpus: Vec<CpuDoc>,
     hugepages_global: Vec<PoolDoc>,
     allowed: Option<AllowedDoc>,
+    /// The CPUs sharing each cache, as `lstopo` groups them (level 3 only, for now).
+    caches: Vec<CacheDoc>,
+}
+
+#[derive(Serialize)]
+struct CacheDoc {
+    level: u32,
+    id: u32,
+    cpus: String,
 }
 
 #[derive(Serialize)]
@@ -24,6 +33,8 @@ struct NodeDoc {
     id: u32,
     cpus: String,
     memory_bytes: Option<u64>,
+    /// `MemFree` of the node's meminfo; `null` when the source does not know it.
+    memory_free_bytes: Option<u64>,
     hugepages: Vec<PoolDoc>,
     /// Keyed by node id, in ascending numeric order.
     distances: Option<serde_json::Map<String, serde_json::Value>>,
@@ -90,6 +101,7 @@ fn doc<'a>(host: &HostTopology, source: &'a str) -> TopologyDoc<'a> {
                 id: n.id.0,
                 cpus: node_cpus(n).to_string(),
                 memory_bytes: n.memory_bytes,
+                memory_free_bytes: n.memory_free_bytes,
                 hugepages: pools(&n.hugepages),
                 distances: n.distances.as_ref().map(|d| {
                     d.iter()
@@ -117,6 +129,15 @@ fn doc<'a>(host: &HostTopology, source: &'a str) -> TopologyDoc<'a> {
             cpus: a.cpus.to_string(),
             mems: a.mems.to_string(),
         }),
+        caches: host
+            .l3_groups()
+            .into_iter()
+            .map(|(id, cpus)| CacheDoc {
+                level: 3,
+                id,
+                cpus: cpus.to_string(),
+            })
+            .collect(),
     }
 }
 
@@ -176,9 +197,11 @@ fn wrap(words: &[String], indent: &str, width: usize) -> String {
 }
 
 /// The `topology` table: a summary line, one block per node (CPUs grouped by core, memory,
-/// hugepages), the distance matrix, the system hugepage pools and any cgroup restriction.
+/// hugepages, free memory, L3 groups), the distance matrix, the system hugepage pools and any
+/// cgroup restriction.
 pub fn to_table(host: &HostTopology, source: &str) -> String {
     let mut out = String::new();
+    let l3_groups = host.l3_groups();
     let online: Vec<_> = host.cpus.iter().filter(|c| c.online).collect();
     let sockets: BTreeSet<u32> = host.cpus.iter().filter_map(|c| c.socket).collect();
     let cores: usize = host.nodes.iter().map(|n| cores_of(host, n).len()).sum();
@@ -230,6 +253,27 @@ pub fn to_table(host: &HostTopology, source: &str) -> String {
             let groups = cores_of(host, node);
             let _ = writeln!(out, "  cpus {cpus} ({} cores):", groups.len());
             out.push_str(&wrap(&groups, "    ", 78));
+        }
+        if let (Some(free), Some(total)) = (node.memory_free_bytes, node.memory_bytes)
+            && total > 0
+        {
+            let _ = writeln!(
+                out,
+                "  memory free: {} of {}",
+                human_bytes(free),
+                human_bytes(total)
+            );
+        }
+        // The CPUs sharing each L3 that holds CPUs of this node (all of them, as lstopo
+        // shows an L3 spanning sub-NUMA nodes).
+        let shared: Vec<String> = l3_groups
+            .iter()
+            .filter(|(_, group)| !group.intersection(&cpus).is_empty())
+            .map(|(_, group)| format!("[{group}]"))
+            .collect();
+        if !shared.is_empty() {
+            let _ = writeln!(out, "  L3 groups ({}, CPUs sharing each):", shared.len());
+            out.push_str(&wrap(&shared, "    ", 78));
         }
     }
     if host.nodes.iter().any(|n| n.distances.is_some()) {

@@ -360,6 +360,8 @@ impl<'a> Doc<'a> {
                 id: NodeId(cell.id),
                 cpus: cell.cpus.iter().map(|c| c.id).collect(),
                 memory_bytes: cell.memory_bytes,
+                // libvirt's capabilities say nothing of free memory.
+                memory_free_bytes: None,
                 hugepages,
                 distances: cell.distances,
             });

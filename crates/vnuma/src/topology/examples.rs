@@ -7,6 +7,10 @@
 //!   split unevenly into node 0 (6 cores) and node 1 (2 cores), socket 1 as node 2 with CPUs
 //!   but no memory, and a CPU-less CXL memory node with the sparse id 5. Hugepages are uneven
 //!   (node 0 has 1 GiB pages too, and fewer 2 MiB pages free than total).
+//!
+//! Both are idle hosts: a node's free memory (`MemFree`) is its memory less its hugepage
+//! pools (reserved pages are never in `MemFree`, used or not), so `dual-socket` has 30 GiB
+//! free per node.
 
 use std::collections::BTreeMap;
 
@@ -83,10 +87,12 @@ fn build(specs: Vec<NodeSpec>) -> HostTopology {
             entry.0 += p.total;
             entry.1 += p.free.unwrap_or(0);
         }
+        let pooled: u64 = spec.hugepages.iter().map(|p| p.total * p.page_size_bytes).sum();
         nodes.push(Node {
             id: NodeId(spec.id),
             cpus: node_cpus,
             memory_bytes: Some(spec.memory_bytes),
+            memory_free_bytes: Some(spec.memory_bytes.saturating_sub(pooled)),
             hugepages: spec.hugepages,
             distances: Some(spec.distances.iter().map(|&(n, d)| (NodeId(n), d)).collect()),
         });

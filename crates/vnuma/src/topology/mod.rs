@@ -41,6 +41,9 @@ pub struct Node {
     pub cpus: Vec<CpuId>,
     /// Memory local to the node in bytes; `Some(0)` for a memory-less node, `None` when unknown.
     pub memory_bytes: Option<u64>,
+    /// The node's free memory in bytes (`MemFree` of its `meminfo`; hugepage pools are not
+    /// in it), `None` when the source does not know it (capabilities documents).
+    pub memory_free_bytes: Option<u64>,
     /// Hugepage pools of this node, ascending by page size.
     pub hugepages: Vec<HugepagePool>,
     /// Distance to each node, keyed by node id, as the source gave it (values unvalidated:
@@ -105,6 +108,18 @@ impl HostTopology {
             .binary_search_by_key(&id, |c| c.id)
             .ok()
             .and_then(|i| self.cpus.get(i))
+    }
+
+    /// The online CPUs sharing each level-3 cache, ascending by cache id (empty when the
+    /// source names no L3: capabilities documents without cache banks, some architectures).
+    pub fn l3_groups(&self) -> Vec<(u32, CpuSet)> {
+        let mut groups: BTreeMap<u32, CpuSet> = BTreeMap::new();
+        for cpu in self.cpus.iter().filter(|c| c.online) {
+            if let Some(l3) = cpu.l3 {
+                groups.entry(l3).or_default().insert(cpu.id);
+            }
+        }
+        groups.into_iter().collect()
     }
 
     /// Every online CPU that belongs to a node.

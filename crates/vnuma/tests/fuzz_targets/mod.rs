@@ -158,6 +158,7 @@ fn render_everything(host: &HostTopology, result: &GuestPlan) {
         kubevirt_version: KubevirtVersion::Main,
         cpuset_source: CpusetSource::Flag,
         kubelet: None,
+        kubelet_settings: None,
     };
     let _ = vnuma::report::plan::to_json(result, &ctx);
     let _ = vnuma::report::plan::to_yaml(result, &ctx);

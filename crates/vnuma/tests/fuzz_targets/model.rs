@@ -207,6 +207,7 @@ impl HostShape {
                     .map(|c| c.id)
                     .collect(),
                 memory_bytes: Some(u64::from(cyc(&self.memory_mib, n, 4096)) << 20),
+                memory_free_bytes: Some(u64::from(cyc(&self.memory_mib, n, 4096)) << 19),
                 hugepages: pools(t2, f2, t1, f1),
                 distances: Some(distances),
             });
@@ -293,10 +294,11 @@ pub(crate) fn tree_of(host: &HostTopology, online_file: bool) -> MemTree {
             tree = tree.with(
                 &format!("{dir}/meminfo"),
                 &format!(
-                    "Node {} MemTotal:       {} kB\nNode {} MemFree:        0 kB\n",
+                    "Node {} MemTotal:       {} kB\nNode {} MemFree:        {} kB\n",
                     node.id,
                     bytes / 1024,
-                    node.id
+                    node.id,
+                    node.memory_free_bytes.unwrap_or(0) / 1024
                 ),
             );
         }

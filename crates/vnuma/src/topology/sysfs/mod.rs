@@ -11,7 +11,8 @@
 //!   directories, and `nodes[].cpus` keeps only online ones;
 //! - sparse node ids; a `distance` row is indexed by rank among online nodes (`node/online`),
 //!   not by node id; zero and asymmetric distances are kept as read;
-//! - CPU-less nodes (empty list) and memory-less nodes (`MemTotal: 0`);
+//! - CPU-less nodes (empty list) and memory-less nodes (`MemTotal: 0`); free memory is
+//!   `MemFree` of the same `meminfo` (`None` when the line is missing or malformed);
 //! - a CPU listed by several nodes (firmware bugs, fakes): its own `cpuN/nodeM` link, which is
 //!   the kernel's `cpu_to_node`, decides; with no link to decide, the host is refused
 //!   ([`TopologyError::OverlappingNodes`]) rather than guessed;
@@ -271,7 +272,9 @@ fn read_nodes(
         for cpu in listed.intersection(existing).iter() {
             listed_by.entry(cpu).or_default().insert(id);
         }
-        let memory_bytes = match tree.read(&format!("{dir}/meminfo"))? {
+        let meminfo = tree.read(&format!("{dir}/meminfo"))?;
+        let memory_free_bytes = meminfo.as_deref().and_then(parse::meminfo_free_bytes);
+        let memory_bytes = match meminfo {
             Some(text) => Some(parse::meminfo_total_bytes(&text).ok_or_else(|| {
                 TopologyError::Number {
                     path: tree.path(&format!("{dir}/meminfo")),
@@ -303,6 +306,7 @@ fn read_nodes(
             id,
             cpus: Vec::new(),
             memory_bytes,
+            memory_free_bytes,
             hugepages: read_pools(tree, &format!("{dir}/hugepages"))?,
             distances: None,
         });
@@ -381,10 +385,9 @@ fn implicit_node(
     cpus: &mut [Cpu],
     hugepages_global: &[HugepagePool],
 ) -> Result<Vec<Node>, TopologyError> {
-    let memory_bytes = tree
-        .read("proc/meminfo")?
-        .as_deref()
-        .and_then(parse::meminfo_total_bytes);
+    let meminfo = tree.read("proc/meminfo")?;
+    let memory_bytes = meminfo.as_deref().and_then(parse::meminfo_total_bytes);
+    let memory_free_bytes = meminfo.as_deref().and_then(parse::meminfo_free_bytes);
     for cpu in cpus.iter_mut() {
         cpu.node = Some(NodeId(0));
     }
@@ -392,6 +395,7 @@ fn implicit_node(
         id: NodeId(0),
         cpus: cpus.iter().filter(|c| c.online).map(|c| c.id).collect(),
         memory_bytes,
+        memory_free_bytes,
         hugepages: hugepages_global.to_vec(),
         distances: None,
     }])

@@ -5,8 +5,18 @@ use crate::cpuset::trim_sysfs;
 /// The `MemTotal` of a `/proc/meminfo` or a node's `meminfo` (`Node 0 MemTotal: 8386704 kB`),
 /// in bytes. `None` when the line is missing or malformed.
 pub fn meminfo_total_bytes(text: &str) -> Option<u64> {
-    let line = text.lines().find(|l| l.contains("MemTotal:"))?;
-    let rest = line.split("MemTotal:").nth(1)?;
+    meminfo_bytes(text, "MemTotal:")
+}
+
+/// The `MemFree` of a `/proc/meminfo` or a node's `meminfo` (`Node 0 MemFree: 1830148 kB`),
+/// in bytes. `None` when the line is missing or malformed.
+pub fn meminfo_free_bytes(text: &str) -> Option<u64> {
+    meminfo_bytes(text, "MemFree:")
+}
+
+fn meminfo_bytes(text: &str, field: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.contains(field))?;
+    let rest = line.split(field).nth(1)?;
     let mut words = rest.split_whitespace();
     let value: u64 = words.next()?.parse().ok()?;
     let scale = match words.next() {
@@ -116,6 +126,12 @@ mod tests {
         assert_eq!(meminfo_total_bytes("MemFree: 1 kB\n"), None);
         assert_eq!(meminfo_total_bytes("MemTotal: lots kB\n"), None);
         assert_eq!(meminfo_total_bytes("MemTotal: 18446744073709551615 kB\n"), None);
+        assert_eq!(
+            meminfo_free_bytes("Node 0 MemTotal: 8386704 kB\nNode 0 MemFree:  1830148 kB\n"),
+            Some(1830148 * 1024)
+        );
+        assert_eq!(meminfo_free_bytes("MemTotal: 2 kB\n"), None);
+        assert_eq!(meminfo_free_bytes("MemFree: some kB\n"), None);
     }
 
     #[test]
