@@ -214,12 +214,14 @@ fn predict(
                 pod / 1000,
                 launcher / 1000
             ),
+            details: Vec::new(),
         });
     }
     plan.warnings
         .extend(allocation.warnings.iter().map(|w| vnuma::plan::Warning {
             code: w.code.clone(),
             message: w.message.clone(),
+            details: Vec::new(),
         }));
     if !allocation.exclusive {
         plan.warnings.push(vnuma::plan::Warning {
