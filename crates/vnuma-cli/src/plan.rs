@@ -251,7 +251,7 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
         };
         return output::emit(&text, args.output_file.as_deref()).map_err(Failure::input);
     }
-    let (plan, source, kubelet) = match given {
+    let (mut plan, source, kubelet) = match given {
         Some((cpuset, source)) => (
             vnuma::plan::plan(&loaded.host, &vmi, &cpuset, &options),
             source,
@@ -275,6 +275,7 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
             )
         }
     };
+    vnuma::plan::hints::add(&mut plan, &loaded.host, &vmi, source);
     let ctx = ReportContext {
         host_label: &loaded.label,
         kubevirt_version,
@@ -341,7 +342,15 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
         output::emit(&text, args.output_file.as_deref()).map_err(Failure::input)?;
     }
     match plan.error {
-        Some(e) => Err(Failure::cannot_run(anyhow!("{}", e.message)).context_reason(e.reason.as_str())),
+        Some(e) => {
+            let hint: String = e
+                .hint
+                .iter()
+                .flat_map(|h| h.lines())
+                .map(|l| format!("\nhint: {l}"))
+                .collect();
+            Err(Failure::cannot_run(anyhow!("{}{hint}", e.message)).context_reason(e.reason.as_str()))
+        }
         None => Ok(()),
     }
 }

@@ -9,6 +9,7 @@
 //! - KubeVirt's quirks (`cli-contract.md`) are reproduced unless [`PlanOptions::fix_quirks`];
 //!   each one that changes the result adds a `kubevirt-quirk:*` warning.
 
+pub mod hints;
 pub mod hugepages;
 pub mod invariants;
 pub mod numa;
@@ -101,8 +102,11 @@ impl FailureReason {
 pub struct Failure {
     /// Which step failed.
     pub reason: FailureReason,
-    /// The message.
+    /// The message (KubeVirt's exact words where the failure is KubeVirt's).
     pub message: String,
+    /// What to do about it (vnuma's words, one suggestion per line), kept apart from the
+    /// message so scripts matching KubeVirt's text keep matching. See [`hints::add`].
+    pub hint: Option<String>,
 }
 
 /// Something a person should notice.
@@ -265,7 +269,11 @@ impl GuestPlan {
 
     fn fail(&mut self, reason: FailureReason, message: String) {
         if self.error.is_none() {
-            self.error = Some(Failure { reason, message });
+            self.error = Some(Failure {
+                reason,
+                message,
+                hint: None,
+            });
         }
     }
 }

@@ -119,6 +119,9 @@ struct WarningDoc {
 struct ErrorDoc {
     reason: &'static str,
     message: String,
+    /// vnuma's suggestion, only when it has one (the message stays KubeVirt's words).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<String>,
 }
 
 fn cpus(ids: &[u32]) -> String {
@@ -220,6 +223,7 @@ fn doc(plan: &GuestPlan, ctx: &Context<'_>) -> PlanDoc {
         error: plan.error.as_ref().map(|e| ErrorDoc {
             reason: e.reason.as_str(),
             message: e.message.clone(),
+            hint: e.hint.clone(),
         }),
     }
 }
