@@ -150,9 +150,25 @@ fn pod_cpuset(args: &PlanArgs) -> anyhow::Result<Option<(Vec<u32>, CpusetSource)
                 )));
             }
         }
+        let d = dir.display();
+        if dir.join("cpuset").is_dir() {
+            bail!(
+                "--cgroup {d}: this is the cgroup v1 root (it has a cpuset/ hierarchy but no cpuset files \
+                 itself); pass the pod's directory below it, e.g. {}/cpuset/kubepods/pod<UID>/<container ID>",
+                d.to_string().trim_end_matches('/')
+            );
+        }
+        if dir.join("cgroup.controllers").is_file() {
+            bail!(
+                "--cgroup {d}: a cgroup v2 directory without cpuset files (the cpuset controller is not \
+                 enabled here); pass the pod's own cgroup directory, e.g. \
+                 /sys/fs/cgroup/kubepods.slice/.../cri-containerd-<container ID>.scope"
+            );
+        }
         bail!(
-            "--cgroup {}: neither cpuset.cpus.effective (cgroup v2) nor cpuset.cpus (cgroup v1) is there",
-            dir.display()
+            "--cgroup {d}: neither cpuset.cpus.effective (cgroup v2) nor cpuset.cpus (cgroup v1) is there; \
+             pass the pod's own cgroup directory (v2: below /sys/fs/cgroup/kubepods.slice, v1: below \
+             /sys/fs/cgroup/cpuset/kubepods)"
         );
     }
     Ok(None)

@@ -161,3 +161,120 @@ fn a_hugepage_shortfall_says_how_to_reserve_pages_and_where_they_are() {
             .ends_with("or pass --allow-hugepage-shortfall to plan anyway (the shortfall becomes a warning)")
     );
 }
+
+#[test]
+fn capabilities_without_numa_topology_say_where_to_get_one() {
+    let doc = "<capabilities><host><cpu><arch>x86_64</arch></cpu></host></capabilities>";
+    let expected = "error: <stdin>: the capabilities document has no NUMA topology (<host><topology><cells> is missing \
+                    or empty); run `virsh capabilities` on the node itself (libvirt in a container or on another \
+                    machine may not see the host's nodes), or pass a sysfs root (--host / on the node)\n";
+    for args in [
+        vec!["topology", "--host", "-"],
+        vec!["allocate", "--cpus", "2", "--host", "-"],
+        vec!["plan", &seed(), "--host", "-"],
+    ] {
+        assert_fails(&run(&args, Some(doc)), 2, None, expected);
+    }
+}
+
+#[test]
+fn an_hwloc_tarball_or_lstopo_xml_says_how_to_use_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        ("node.tar.bz2", b"BZh91AY&SY".to_vec(), "tar xjf"),
+        ("node.tar.gz", vec![0x1f, 0x8b, 8, 0], "tar xzf"),
+        (
+            "node.tar",
+            {
+                let mut t = vec![0u8; 512];
+                t[257..262].copy_from_slice(b"ustar");
+                t
+            },
+            "tar xf",
+        ),
+    ];
+    for (name, bytes, extract) in cases {
+        let file = dir.path().join(name);
+        std::fs::write(&file, bytes).unwrap();
+        let out = vnuma(&["topology", "--host", file.to_str().unwrap()]);
+        assert_fails(
+            &out,
+            2,
+            Some(dir.path()),
+            &format!(
+                "error: <dir>/{name}: this is a tarball (as `hwloc-gather-topology` makes), not a capabilities \
+                 document; extract it (`{extract} <dir>/{name}`) and pass the directory it creates (the one \
+                 holding sys/) as --host\n"
+            ),
+        );
+    }
+    let xml = dir.path().join("node.xml");
+    std::fs::write(
+        &xml,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE topology SYSTEM \"hwloc2.dtd\">\n\
+         <topology version=\"2.0\">\n  <object type=\"Machine\" os_index=\"0\"/>\n</topology>\n",
+    )
+    .unwrap();
+    let out = vnuma(&["topology", "--host", xml.to_str().unwrap()]);
+    assert_fails(
+        &out,
+        2,
+        Some(dir.path()),
+        "error: <dir>/node.xml: this is an hwloc (lstopo) XML topology, which vnuma does not read; pass a sysfs root \
+         (`/` on the node, or the directory an `hwloc-gather-topology` tarball extracts to), a \
+         `virsh capabilities` document (`virsh capabilities > caps.xml` on the node) or example:NAME\n",
+    );
+}
+
+#[test]
+fn host_sys_suggests_the_root_above_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let sys = dir.path().join("snap/sys");
+    std::fs::create_dir_all(sys.join("devices/system/cpu/cpu0")).unwrap();
+    std::fs::create_dir_all(sys.join("devices/system/node/node0")).unwrap();
+    let out = vnuma(&["topology", "--host", sys.to_str().unwrap()]);
+    assert_fails(
+        &out,
+        2,
+        Some(dir.path()),
+        "error: --host <dir>/snap/sys: this is a sysfs directory itself (it holds devices/system); pass the root \
+         above it: --host <dir>/snap\n",
+    );
+    if Path::new("/sys/devices/system/cpu").is_dir() {
+        let out = vnuma(&["topology", "--host", "/sys"]);
+        assert_fails(
+            &out,
+            2,
+            None,
+            "error: --host /sys: this is a sysfs directory itself (it holds devices/system); pass the root \
+             above it: --host /\n",
+        );
+    }
+}
+
+#[test]
+fn a_cgroup_root_suggests_the_pods_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = dir.path().join("v1");
+    std::fs::create_dir_all(v1.join("cpuset/kubepods")).unwrap();
+    let out = vnuma(&["plan", &seed(), "--cgroup", v1.to_str().unwrap()]);
+    assert_fails(
+        &out,
+        2,
+        Some(dir.path()),
+        "error: --cgroup <dir>/v1: this is the cgroup v1 root (it has a cpuset/ hierarchy but no cpuset files \
+         itself); pass the pod's directory below it, e.g. <dir>/v1/cpuset/kubepods/pod<UID>/<container ID>\n",
+    );
+    let v2 = dir.path().join("v2");
+    std::fs::create_dir_all(&v2).unwrap();
+    std::fs::write(v2.join("cgroup.controllers"), "cpu io memory pids\n").unwrap();
+    let out = vnuma(&["plan", &seed(), "--cgroup", v2.to_str().unwrap()]);
+    assert_fails(
+        &out,
+        2,
+        Some(dir.path()),
+        "error: --cgroup <dir>/v2: a cgroup v2 directory without cpuset files (the cpuset controller is not \
+         enabled here); pass the pod's own cgroup directory, e.g. \
+         /sys/fs/cgroup/kubepods.slice/.../cri-containerd-<container ID>.scope\n",
+    );
+}
