@@ -278,3 +278,17 @@ fn a_cgroup_root_suggests_the_pods_directory() {
          /sys/fs/cgroup/kubepods.slice/.../cri-containerd-<container ID>.scope\n",
     );
 }
+
+#[test]
+fn a_duplicate_yaml_key_is_named_with_its_place() {
+    let out = run(
+        &["plan", "-", "--cpuset", "0"],
+        Some("kind: VirtualMachineInstance\nkind: X\n"),
+    );
+    assert_fails(
+        &out,
+        2,
+        None,
+        "error: <stdin>: invalid YAML: line 2 column 1: key \"kind\" is given twice in the same mapping; keep one of them\n",
+    );
+}

@@ -53,19 +53,32 @@ impl Document {
 pub fn documents(source: Source<'_>) -> Result<Vec<Document>, VmiError> {
     let values: Vec<Value> = serde_saphyr::from_multiple(source.text).map_err(|e| VmiError::Yaml {
         origin: source.origin.to_string(),
-        message: e
-            .to_string()
-            .lines()
-            .next()
-            .unwrap_or("")
-            .trim_start_matches("error: ")
-            .to_string(),
+        message: yaml_message(
+            e.to_string()
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("error: "),
+        ),
     })?;
     let mut docs = Vec::new();
     for value in values {
         flatten(value, source.origin, &mut docs);
     }
     Ok(docs)
+}
+
+/// The parser's message in a user's words: a duplicate key is named with its place, not the
+/// parser's option that would allow it.
+fn yaml_message(message: &str) -> String {
+    const DUPLICATE: &str = "duplicate mapping key: ";
+    const POLICY: &str = ", set DuplicateKeyPolicy in Options if acceptable";
+    if let Some(at) = message.find(DUPLICATE) {
+        let (place, rest) = message.split_at(at);
+        let key = rest[DUPLICATE.len()..].trim_end_matches(POLICY);
+        return format!("{place}key {key:?} is given twice in the same mapping; keep one of them");
+    }
+    message.to_string()
 }
 
 fn flatten(value: Value, origin: &str, out: &mut Vec<Document>) {
