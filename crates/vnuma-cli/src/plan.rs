@@ -50,22 +50,37 @@ pub(crate) enum QemuBackend {
     Ram,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum Version {
-    /// KubeVirt main (after v1.9.0): host distances reach the guest.
-    Main,
-    /// KubeVirt v1.9.0 or earlier: no guest distances.
-    #[value(name = "1.9")]
-    V19,
+/// `--kubevirt-version`: clap's value parser over the library's reading.
+fn kubevirt_version(text: &str) -> Result<KubevirtVersion, String> {
+    KubevirtVersion::parse(text)
 }
+
+/// The after-help of `plan`: exit codes, and the quirks it reproduces.
+const PLAN_AFTER_HELP: &str = "\
+Exit codes: 0 planned; 1 the VM cannot run as planned (pinning, emulator thread, \
+IOThreads, NUMA mapping or a hugepage shortfall; json/yaml still print the plan with its error); \
+2 unusable input (bad YAML, wrong types, bad quantities or cpulists, a VMI KubeVirt's admission rejects).
+
+KubeVirt's quirks, reproduced on purpose; a plan they change carries the warning code, and \
+--fix-kubevirt-quirks turns them all off (plans as KubeVirt would without the bug):
+  kubevirt-quirk:sibling-ranges-dropped  sibling lists written as ranges (\"0-1\") are dropped, so \
+those CPUs count as one-thread cores
+  kubevirt-quirk:partial-core-unpinned   the relaxed pool reports success with fewer pins than vCPUs \
+when the last guest core is incomplete (fixed: the last core is placed too, or the plan fails)
+  kubevirt-quirk:no-topology-no-numa     a host without NUMA cells gives the guest no NUMA topology, \
+silently (fixed: a numa-mapping error)
+  kubevirt-quirk:misscaled-error         the \"not enough memory\" message prints its second number \
+scaled by 1048576 (fixed: bytes)
+  (no code) the pod's CPU request counts supplemental IOThreads twice for the emulator's even \
+parity (fixed: counted once)
+
+The kubelet's quirks (kubelet-quirk:*) have no switch: vnuma predicts the kubelet as it is, and \
+names each one that shapes a predicted cpuset in a warning:
+  (kubelet-quirk codes: listed here as they are added)";
 
 /// Arguments of `vnuma plan`.
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Exit codes: 0 planned; 1 the VM cannot run as planned (pinning, emulator thread, \
-IOThreads, NUMA mapping or a hugepage shortfall; json/yaml still print the plan with its error); \
-2 unusable input (bad YAML, wrong types, bad quantities or cpulists, a VMI KubeVirt's admission rejects)."
-)]
+#[command(after_help = PLAN_AFTER_HELP)]
 pub(crate) struct PlanArgs {
     #[command(flatten)]
     input: VmiArgs,
@@ -93,10 +108,17 @@ pub(crate) struct PlanArgs {
     /// (v2 `cpuset.cpus.effective`, v1 `cpuset.cpus`).
     #[arg(long, value_name = "DIR")]
     cgroup: Option<PathBuf>,
-    /// The KubeVirt release to reproduce.
-    #[arg(long, value_enum, default_value = "main")]
-    kubevirt_version: Version,
-    /// Turn KubeVirt's known bugs off (each one that changes a plan is named in a warning).
+    /// The KubeVirt release to reproduce: `main` or a release 1.0 to 1.9 (`1.6`, `v1.6` and
+    /// `1.6.3` all mean 1.6; others, 1.10 included, are refused).
+    ///
+    /// What differs: only guest NUMA distances are modelled per version. main passes the
+    /// host's distances through to the guest cells (kubevirt PR #18829); 1.9 and earlier
+    /// releases leave them out. Every other default is main's, for every version. The plan's
+    /// `kubevirt_version` field names the version asked for as `main` or `1.MINOR`.
+    #[arg(long, value_name = "VERSION", default_value = "main", value_parser = kubevirt_version)]
+    kubevirt_version: KubevirtVersion,
+    /// Turn KubeVirt's known bugs off (each one that changes a plan is named in a warning; the
+    /// list is below).
     #[arg(long)]
     fix_kubevirt_quirks: bool,
     /// Report a host node without enough free hugepages as a warning, not an error.
@@ -228,10 +250,7 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
     let (vmi, cluster) = vmi_args::load(&args.input, args.host.host.as_deref())?;
     let given = pod_cpuset(args).map_err(Failure::input)?;
     let loaded = host::load(args.host.host.as_deref()).map_err(Failure::input)?;
-    let kubevirt_version = match args.kubevirt_version {
-        Version::Main => KubevirtVersion::Main,
-        Version::V19 => KubevirtVersion::V1_9OrEarlier,
-    };
+    let kubevirt_version = args.kubevirt_version;
     let options = PlanOptions {
         kubevirt_version,
         fix_quirks: args.fix_kubevirt_quirks,

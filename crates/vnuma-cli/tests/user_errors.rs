@@ -292,3 +292,77 @@ fn a_duplicate_yaml_key_is_named_with_its_place() {
         "error: <stdin>: invalid YAML: line 2 column 1: key \"kind\" is given twice in the same mapping; keep one of them\n",
     );
 }
+
+#[test]
+fn kubevirt_versions_1_0_to_1_9_are_accepted_and_named_as_asked() {
+    let plan = |version: &str| {
+        let out = vnuma(&[
+            "plan",
+            &seed(),
+            "--cpuset",
+            "7-8,23-24",
+            "--kubevirt-version",
+            version,
+            "-o",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out, None));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (
+            doc["kubevirt_version"].as_str().unwrap().to_string(),
+            doc["cells"][0]["distances"].is_null(),
+        )
+    };
+    assert_eq!(plan("main"), ("main".into(), false));
+    for (asked, named) in [
+        ("1.9", "1.9"),
+        ("v1.9", "1.9"),
+        ("1.9.0", "1.9"),
+        ("1.6", "1.6"),
+        ("v1.0.1", "1.0"),
+    ] {
+        assert_eq!(plan(asked), (named.to_string(), true), "{asked}");
+    }
+    for refused in ["1.10", "2.0", "0.59", "latest", "1.9-rc.0"] {
+        let out = vnuma(&[
+            "plan",
+            &seed(),
+            "--cpuset",
+            "7-8,23-24",
+            "--kubevirt-version",
+            refused,
+        ]);
+        assert_fails(
+            &out,
+            2,
+            None,
+            &format!(
+                "error: invalid value '{refused}' for '--kubevirt-version <VERSION>': unknown KubeVirt version \
+                 \"{refused}\"; vnuma reproduces main, or a release 1.0 to 1.9 (also written v1.9 or 1.9.0)\n\
+                 \n\
+                 For more information, try '--help'.\n"
+            ),
+        );
+    }
+    let help = String::from_utf8(vnuma(&["plan", "--help"]).stdout).unwrap();
+    assert!(help.contains(
+        "What differs: only guest NUMA distances are modelled per version. main passes the host's distances \
+         through to the guest cells (kubevirt PR #18829); 1.9 and earlier releases leave them out. Every other \
+         default is main's, for every version."
+    ), "{help}");
+}
+
+#[test]
+fn plan_help_lists_the_quirks() {
+    let help = String::from_utf8(vnuma(&["plan", "--help"]).stdout).unwrap();
+    for line in [
+        "  kubevirt-quirk:sibling-ranges-dropped  sibling lists written as ranges (\"0-1\") are dropped, so those CPUs count as one-thread cores",
+        "  kubevirt-quirk:partial-core-unpinned   the relaxed pool reports success with fewer pins than vCPUs when the last guest core is incomplete (fixed: the last core is placed too, or the plan fails)",
+        "  kubevirt-quirk:no-topology-no-numa     a host without NUMA cells gives the guest no NUMA topology, silently (fixed: a numa-mapping error)",
+        "  kubevirt-quirk:misscaled-error         the \"not enough memory\" message prints its second number scaled by 1048576 (fixed: bytes)",
+        "--fix-kubevirt-quirks turns them all off",
+        "The kubelet's quirks (kubelet-quirk:*) have no switch: vnuma predicts the kubelet as it is",
+    ] {
+        assert!(help.contains(line), "missing {line:?} in\n{help}");
+    }
+}

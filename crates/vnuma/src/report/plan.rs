@@ -27,7 +27,7 @@ pub struct Context<'a> {
 #[derive(Serialize)]
 struct PlanDoc {
     vmi: VmiDoc,
-    kubevirt_version: &'static str,
+    kubevirt_version: String,
     cpuset: CpusetDoc,
     guest: GuestDoc,
     vcpupin: Vec<VcpuPinDoc>,
@@ -138,10 +138,7 @@ fn doc(plan: &GuestPlan, ctx: &Context<'_>) -> PlanDoc {
             namespace: plan.namespace.clone(),
             name: plan.name.clone(),
         },
-        kubevirt_version: match ctx.kubevirt_version {
-            KubevirtVersion::Main => "main",
-            KubevirtVersion::V1_9OrEarlier => "1.9",
-        },
+        kubevirt_version: ctx.kubevirt_version.label(),
         cpuset: CpusetDoc {
             cpus: cpus(&plan.cpuset),
             source: ctx.cpuset_source.as_str(),
