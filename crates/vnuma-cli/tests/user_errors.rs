@@ -366,3 +366,91 @@ fn plan_help_lists_the_quirks() {
         assert!(help.contains(line), "missing {line:?} in\n{help}");
     }
 }
+
+/// `kubectl get vm,vmi -o yaml`: a VM (2 cores) and its VMI (4 cores), both `web`, as a List;
+/// plus a VMI `web` in namespace `other` when `other_ns`.
+fn vm_and_vmi(other_ns: bool) -> String {
+    let spec = |cores: u32| {
+        serde_json::json!({"domain": {
+            "cpu": {"cores": cores, "dedicatedCpuPlacement": true, "numa": {"guestMappingPassthrough": {}}},
+            "resources": {"requests": {"memory": "64Mi"}},
+            "memory": {"hugepages": {"pageSize": "2Mi"}}
+        }})
+    };
+    let mut items = vec![
+        serde_json::json!({"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"running": true, "template": {"spec": spec(2)}}}),
+        serde_json::json!({"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
+            "metadata": {"name": "web", "namespace": "default"}, "spec": spec(4)}),
+    ];
+    if other_ns {
+        items.push(
+            serde_json::json!({"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
+            "metadata": {"name": "web", "namespace": "other"}, "spec": spec(1)}),
+        );
+    }
+    serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string()
+}
+
+#[test]
+fn a_vm_and_its_vmi_are_told_apart_by_kind_and_namespace() {
+    let list = vm_and_vmi(false);
+    let plan = |extra: &[&str], input: &str| {
+        let mut args = vec!["plan", "-", "--cpuset", "7-8,23-24", "-o", "json"];
+        args.extend_from_slice(extra);
+        run(&args, Some(input))
+    };
+    let vcpus = |out: &Output| {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(out, None));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["guest"]["vcpus"].as_u64().unwrap()
+    };
+    assert_fails(
+        &plan(&["--name", "web"], &list),
+        2,
+        None,
+        "error: <stdin>: VirtualMachine/web and VirtualMachineInstance/web match --name web; pick one with --name KIND/NAME\n",
+    );
+    for (name, cores) in [
+        ("VirtualMachine/web", 2),
+        ("vm/web", 2),
+        ("virtualmachines.kubevirt.io/web", 2),
+        ("VirtualMachineInstance/web", 4),
+        ("VMI/web", 4),
+        ("virtualmachineinstance/web", 4),
+    ] {
+        assert_eq!(vcpus(&plan(&["--name", name], &list)), cores, "{name}");
+    }
+    assert_fails(
+        &plan(&["--name", "pod/web"], &list),
+        2,
+        None,
+        "error: --name pod/web: unknown kind \"pod\"; use vm (VirtualMachine) or vmi (VirtualMachineInstance), e.g. --name vm/web\n",
+    );
+    assert_fails(
+        &plan(&["--name", "vm/nope"], &list),
+        2,
+        None,
+        "error: <stdin>: no VirtualMachine/nope in the input (found: VirtualMachine/web (namespace default), VirtualMachineInstance/web (namespace default))\n",
+    );
+    // the same VMI name in two namespaces
+    let list = vm_and_vmi(true);
+    assert_fails(
+        &plan(&["--name", "vmi/web"], &list),
+        2,
+        None,
+        "error: <stdin>: VirtualMachineInstance/web (namespace default) and VirtualMachineInstance/web (namespace other) match --name VirtualMachineInstance/web; pick one with --namespace\n",
+    );
+    assert_eq!(vcpus(&plan(&["--name", "vmi/web", "-n", "other"], &list)), 1);
+    assert_eq!(
+        vcpus(&plan(&["--name", "vm/web", "--namespace", "default"], &list)),
+        2
+    );
+    assert_fails(
+        &plan(&["--name", "vm/web", "-n", "prod"], &list),
+        2,
+        None,
+        "error: <stdin>: no VirtualMachine/web in namespace \"prod\" in the input (found: VirtualMachine/web (namespace default), VirtualMachineInstance/web (namespace default), VirtualMachineInstance/web (namespace other))\n",
+    );
+}
