@@ -361,7 +361,7 @@ fn plan_help_lists_the_quirks() {
         "  kubevirt-quirk:no-topology-no-numa     a host without NUMA cells gives the guest no NUMA topology, silently (fixed: a numa-mapping error)",
         "  kubevirt-quirk:misscaled-error         the \"not enough memory\" message prints its second number scaled by 1048576 (fixed: bytes)",
         "--fix-kubevirt-quirks turns them all off",
-        "The kubelet's quirks (kubelet-quirk:*) have no switch: vnuma predicts the kubelet as it is",
+        "The kubelet's quirks (kubelet-quirk:* warnings) have no switch: vnuma predicts the kubelet as it is.",
     ] {
         assert!(help.contains(line), "missing {line:?} in\n{help}");
     }
