@@ -56,8 +56,11 @@ fn kubevirt_version(text: &str) -> Result<KubevirtVersion, String> {
 }
 
 /// The after-help of `plan`: exit codes, and the quirks it reproduces.
-const PLAN_AFTER_HELP: &str = concat!(
-    "\
+///
+/// KUBELET QUIRKS: one line per `kubelet-quirk:*` code goes at the end (and a row in
+/// docs/guide.md, "KubeVirt's and the kubelet's quirks"), formatted as the kubevirt ones, e.g.
+/// `\n  kubelet-quirk:closest-numa-noncontiguous-ids  what it changes`.
+const PLAN_AFTER_HELP: &str = "\
 Exit codes: 0 planned; 1 the VM cannot run as planned (pinning, emulator thread, \
 IOThreads, NUMA mapping or a hugepage shortfall; json/yaml still print the plan with its error); \
 2 unusable input (bad YAML, wrong types, bad quantities or cpulists, a VMI KubeVirt's admission rejects).
@@ -75,11 +78,7 @@ scaled by 1048576 (fixed: bytes)
   (no code) the pod's CPU request counts supplemental IOThreads twice for the emulator's even \
 parity (fixed: counted once)
 
-The kubelet's quirks (kubelet-quirk:* warnings) have no switch: vnuma predicts the kubelet as it is.",
-    // KUBELET QUIRKS: one line per `kubelet-quirk:*` code goes here (and a row in docs/guide.md,
-    // "KubeVirt's and the kubelet's quirks"), formatted as the kubevirt ones above, e.g.
-    // "\n  kubelet-quirk:closest-numa-noncontiguous-ids  what it changes",
-);
+The kubelet's quirks (kubelet-quirk:* warnings) have no switch: vnuma predicts the kubelet as it is.";
 
 /// Arguments of `vnuma plan`.
 #[derive(Debug, clap::Args)]
