@@ -454,3 +454,19 @@ fn a_vm_and_its_vmi_are_told_apart_by_kind_and_namespace() {
         "error: <stdin>: no VirtualMachine/web in namespace \"prod\" in the input (found: VirtualMachine/web (namespace default), VirtualMachineInstance/web (namespace default), VirtualMachineInstance/web (namespace other))\n",
     );
 }
+
+#[test]
+fn a_cpuset_splitting_guest_cores_across_nodes_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let vmi = dir.path().join("smt.yaml");
+    let text = std::fs::read_to_string(seed()).unwrap();
+    std::fs::write(&vmi, text.replace("cores: 4", "cores: 2\n      threads: 2")).unwrap();
+    let out = vnuma(&["plan", vmi.to_str().unwrap(), "--cpuset", "0,1,2,8"]);
+    assert_fails(
+        &out,
+        1,
+        None,
+        "error: the VM cannot run as planned (pinning): could not fit 1 core(s) without crossing numa cell boundaries for individual cores\n\
+         hint: the pod cpuset has 4 CPUs for the 4 the VM needs (4 vCPUs), but with guestMappingPassthrough KubeVirt keeps each guest core (2 thread(s)) inside one host node: give --cpuset a multiple of 2 CPUs on each host node (whole host cores are best)\n",
+    );
+}

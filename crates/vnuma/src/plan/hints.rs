@@ -105,10 +105,18 @@ fn cpus_hint(plan: &GuestPlan, host: &HostTopology, vmi: &Vmi, source: CpusetSou
         ));
     } else if known.len() == plan.cpuset.len() && plan.strict_pool {
         let (_, _, threads) = vmi.topology();
+        let remedy = match source {
+            CpusetSource::Flag => {
+                format!(
+                    ": give --cpuset a multiple of {threads} CPUs on each host node (whole host cores are best)"
+                )
+            }
+            CpusetSource::Cgroup | CpusetSource::Predicted => String::new(),
+        };
         lines.push(format!(
             "the pod cpuset has {have} CPUs for the {need} the VM needs ({why}), but with \
              guestMappingPassthrough KubeVirt keeps each guest core ({threads} thread(s)) inside one \
-             host node, on whole host cores where it can: give a cpuset of whole cores within nodes"
+             host node{remedy}"
         ));
     }
     (!lines.is_empty()).then(|| lines.join("\n"))
