@@ -26,7 +26,7 @@ pub(crate) struct VmiArgs {
     /// share the name.
     #[arg(long, value_name = "[KIND/]NAME")]
     name: Option<String>,
-    /// Plan only objects of this namespace (objects without one match any).
+    /// Consider only objects of this namespace (objects without one match any).
     #[arg(short = 'n', long, value_name = "NS")]
     namespace: Option<String>,
     /// An instancetype or preference a VirtualMachine references (repeatable).
