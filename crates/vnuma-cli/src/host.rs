@@ -30,9 +30,9 @@ pub(crate) fn load(source: Option<&str>) -> anyhow::Result<Loaded> {
         });
     }
     if source == "-" {
-        let xml = read_bounded(std::io::stdin().lock(), "<stdin>")?;
+        let xml = read_host_file(std::io::stdin().lock(), "<stdin>")?;
         return Ok(Loaded {
-            host: capabilities::from_capabilities_xml(&xml, "<stdin>")?,
+            host: capabilities::from_capabilities_xml_with_cells(&xml, "<stdin>")?,
             label: "capabilities:-".to_string(),
         });
     }
@@ -41,6 +41,7 @@ pub(crate) fn load(source: Option<&str>) -> anyhow::Result<Loaded> {
         format!("--host {source}: cannot read it (pass a sysfs root, a capabilities file, - or example:NAME)")
     })?;
     if meta.is_dir() {
+        sysfs_itself(path, source)?;
         let host = sysfs::read_sysfs(path).with_context(|| format!("reading host sysfs below {source}"))?;
         return Ok(Loaded {
             host,
@@ -48,9 +49,9 @@ pub(crate) fn load(source: Option<&str>) -> anyhow::Result<Loaded> {
         });
     }
     let file = fs::File::open(path).with_context(|| format!("--host {source}: cannot open"))?;
-    let xml = read_bounded(file, source)?;
+    let xml = read_host_file(file, source)?;
     Ok(Loaded {
-        host: capabilities::from_capabilities_xml(&xml, source)?,
+        host: capabilities::from_capabilities_xml_with_cells(&xml, source)?,
         label: format!("capabilities:{source}"),
     })
 }
@@ -67,11 +68,52 @@ pub(crate) fn read_input(path: &str) -> anyhow::Result<String> {
     read_limited(file, path, MAX_INPUT_BYTES)
 }
 
-fn read_bounded(reader: impl Read, name: &str) -> anyhow::Result<String> {
-    read_limited(reader, name, MAX_CAPABILITIES_BYTES)
+/// `--host /sys` (the sysfs directory itself, not the root above it): says which root to pass.
+fn sysfs_itself(path: &Path, source: &str) -> anyhow::Result<()> {
+    let inside = ["devices/system/node", "devices/system/cpu"]
+        .iter()
+        .any(|p| path.join(p).is_dir());
+    if inside && !path.join("sys/devices/system/cpu").is_dir() {
+        let parent = match Path::new(source.trim_end_matches('/')).parent() {
+            Some(p) if p.as_os_str().is_empty() => ".".to_string(),
+            Some(p) => p.display().to_string(),
+            None => "/".to_string(),
+        };
+        bail!(
+            "--host {source}: this is a sysfs directory itself (it holds devices/system); pass the root \
+             above it: --host {parent}"
+        );
+    }
+    Ok(())
+}
+
+/// A host file: a capabilities document as text, or a tarball named as one.
+fn read_host_file(reader: impl Read, name: &str) -> anyhow::Result<String> {
+    let bytes = read_bytes(reader, name, MAX_CAPABILITIES_BYTES)?;
+    let extract = if bytes.starts_with(b"BZh") {
+        Some("tar xjf")
+    } else if bytes.starts_with(&[0x1f, 0x8b]) {
+        Some("tar xzf")
+    } else if bytes.get(257..262) == Some(b"ustar") {
+        Some("tar xf")
+    } else {
+        None
+    };
+    if let Some(extract) = extract {
+        bail!(
+            "{name}: this is a tarball (as `hwloc-gather-topology` makes), not a capabilities document; \
+             extract it (`{extract} {name}`) and pass the directory it creates (the one holding sys/) as --host"
+        );
+    }
+    String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8 text"))
 }
 
 fn read_limited(reader: impl Read, name: &str, limit: u64) -> anyhow::Result<String> {
+    let bytes = read_bytes(reader, name, limit)?;
+    String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8 text"))
+}
+
+fn read_bytes(reader: impl Read, name: &str, limit: u64) -> anyhow::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     reader
         .take(limit + 1)
@@ -80,5 +122,5 @@ fn read_limited(reader: impl Read, name: &str, limit: u64) -> anyhow::Result<Str
     if bytes.len() as u64 > limit {
         bail!("{name} is larger than {limit} bytes; refusing to read it");
     }
-    String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8 text"))
+    Ok(bytes)
 }

@@ -50,23 +50,43 @@ pub(crate) enum QemuBackend {
     Ram,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum Version {
-    /// KubeVirt main (after v1.9.0): host distances reach the guest.
-    Main,
-    /// KubeVirt v1.9.0 or earlier: no guest distances.
-    #[value(name = "1.9")]
-    V19,
+/// `--kubevirt-version`: clap's value parser over the library's reading.
+fn kubevirt_version(text: &str) -> Result<KubevirtVersion, String> {
+    KubevirtVersion::parse(text)
 }
+
+/// The after-help of `plan`: exit codes, and the quirks it reproduces (each `kubelet-quirk:*`
+/// code also has a row in docs/guide.md, "KubeVirt's and the kubelet's quirks").
+const PLAN_AFTER_HELP: &str = "\
+Exit codes: 0 planned; 1 the VM cannot run as planned (pinning, emulator thread, \
+IOThreads, NUMA mapping, a hugepage shortfall, or a pod the kubelet rejects or crashes on; \
+json/yaml still print the plan with its error); 2 unusable input (bad YAML, wrong types, bad \
+quantities or cpulists, a VMI KubeVirt's admission rejects).
+
+KubeVirt's quirks, reproduced on purpose; a plan they change carries the warning code, and \
+--fix-kubevirt-quirks turns them all off (plans as KubeVirt would without the bug):
+  kubevirt-quirk:sibling-ranges-dropped  sibling lists written as ranges (\"0-1\") are dropped, so \
+those CPUs count as one-thread cores
+  kubevirt-quirk:partial-core-unpinned   the relaxed pool reports success with fewer pins than vCPUs \
+when the last guest core is incomplete (fixed: the last core is placed too, or the plan fails)
+  kubevirt-quirk:no-topology-no-numa     a host without NUMA cells gives the guest no NUMA topology, \
+silently (fixed: a numa-mapping error)
+  kubevirt-quirk:misscaled-error         the \"not enough memory\" message prints its second number \
+scaled by 1048576 (fixed: bytes)
+  kubevirt-quirk:parity-mismatch         the pod's CPU request counts supplemental IOThreads twice \
+for the emulator's even parity, leaving it a CPU short (fixed: counted once)
+
+Kubelet quirks (kubelet-quirk:* codes) are predicted as the kubelet behaves; no switch turns them \
+off (unlike --fix-kubevirt-quirks):
+  kubelet-quirk:closest-numa-noncontiguous-ids  prefer-closest-numa-nodes on NUMA ids that are not \
+0..n-1 (nodes 0 and 2): the kubelet indexes distance rows by node id and panics (reason KubeletPanic)
+  kubelet-quirk:uneven-socket-whole-take  on uneven sockets (offline CPUs, odd SNC) the whole-socket \
+step can hand out a reserved or already-assigned CPU
+  kubelet-quirk:uneven-core-whole-take    the same flaw in the whole-core step";
 
 /// Arguments of `vnuma plan`.
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Kubelet quirks (kubelet-quirk:* codes) are predicted as the kubelet behaves; no switch \
-turns them off (unlike --fix-kubevirt-quirks). Exit codes: 0 planned; 1 the VM cannot run as planned \
-(pinning, emulator thread, IOThreads, NUMA mapping, a hugepage shortfall, or a pod the kubelet \
-rejects or crashes on; json/yaml still print the plan with its error); 2 unusable input (bad YAML, wrong types, bad quantities or cpulists, a VMI KubeVirt's admission rejects)."
-)]
+#[command(after_help = PLAN_AFTER_HELP)]
 pub(crate) struct PlanArgs {
     #[command(flatten)]
     input: VmiArgs,
@@ -94,10 +114,17 @@ pub(crate) struct PlanArgs {
     /// (v2 `cpuset.cpus.effective`, v1 `cpuset.cpus`).
     #[arg(long, value_name = "DIR")]
     cgroup: Option<PathBuf>,
-    /// The KubeVirt release to reproduce.
-    #[arg(long, value_enum, default_value = "main")]
-    kubevirt_version: Version,
-    /// Turn KubeVirt's known bugs off (each one that changes a plan is named in a warning).
+    /// The KubeVirt release to reproduce: `main` or a release 1.0 to 1.9 (`1.6`, `v1.6` and
+    /// `1.6.3` all mean 1.6; others, 1.10 included, are refused).
+    ///
+    /// What differs: only guest NUMA distances are modelled per version. main passes the
+    /// host's distances through to the guest cells (kubevirt PR #18829); 1.9 and earlier
+    /// releases leave them out. Every other default is main's, for every version. The plan's
+    /// `kubevirt_version` field names the version asked for as `main` or `1.MINOR`.
+    #[arg(long, value_name = "VERSION", default_value = "main", value_parser = kubevirt_version)]
+    kubevirt_version: KubevirtVersion,
+    /// Turn KubeVirt's known bugs off (each one that changes a plan is named in a warning; the
+    /// list is below).
     #[arg(long)]
     fix_kubevirt_quirks: bool,
     /// Report a host node without enough free hugepages as a warning, not an error.
@@ -156,9 +183,25 @@ fn pod_cpuset(args: &PlanArgs) -> anyhow::Result<Option<(Vec<u32>, CpusetSource)
                 )));
             }
         }
+        let d = dir.display();
+        if dir.join("cpuset").is_dir() {
+            bail!(
+                "--cgroup {d}: this is the cgroup v1 root (it has a cpuset/ hierarchy but no cpuset files \
+                 itself); pass the pod's directory below it, e.g. {}/cpuset/kubepods/pod<UID>/<container ID>",
+                d.to_string().trim_end_matches('/')
+            );
+        }
+        if dir.join("cgroup.controllers").is_file() {
+            bail!(
+                "--cgroup {d}: a cgroup v2 directory without cpuset files (the cpuset controller is not \
+                 enabled here); pass the pod's own cgroup directory, e.g. \
+                 /sys/fs/cgroup/kubepods.slice/.../cri-containerd-<container ID>.scope"
+            );
+        }
         bail!(
-            "--cgroup {}: neither cpuset.cpus.effective (cgroup v2) nor cpuset.cpus (cgroup v1) is there",
-            dir.display()
+            "--cgroup {d}: neither cpuset.cpus.effective (cgroup v2) nor cpuset.cpus (cgroup v1) is there; \
+             pass the pod's own cgroup directory (v2: below /sys/fs/cgroup/kubepods.slice, v1: below \
+             /sys/fs/cgroup/cpuset/kubepods)"
         );
     }
     Ok(None)
@@ -301,10 +344,7 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
     let (vmi, cluster) = vmi_args::load(&args.input, args.host.host.as_deref())?;
     let given = pod_cpuset(args).map_err(Failure::input)?;
     let loaded = host::load(args.host.host.as_deref()).map_err(Failure::input)?;
-    let kubevirt_version = match args.kubevirt_version {
-        Version::Main => KubevirtVersion::Main,
-        Version::V19 => KubevirtVersion::V1_9OrEarlier,
-    };
+    let kubevirt_version = args.kubevirt_version;
     let options = PlanOptions {
         kubevirt_version,
         fix_quirks: args.fix_kubevirt_quirks,
@@ -341,7 +381,7 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
         };
         return output::emit(&text, args.output_file.as_deref()).map_err(Failure::input);
     }
-    let (plan, source, kubelet) = match given {
+    let (mut plan, source, kubelet) = match given {
         Some((cpuset, source)) => (
             vnuma::plan::plan(&loaded.host, &vmi, &cpuset, &options),
             source,
@@ -368,6 +408,7 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
             )
         }
     };
+    vnuma::plan::hints::add(&mut plan, &loaded.host, &vmi, source);
     let ctx = ReportContext {
         host_label: &loaded.label,
         kubevirt_version,
@@ -458,7 +499,15 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
         output::emit(&text, args.output_file.as_deref()).map_err(Failure::input)?;
     }
     match plan.error {
-        Some(e) => Err(Failure::cannot_run(anyhow!("{}", e.message)).context_reason(e.reason.as_str())),
+        Some(e) => {
+            let hint: String = e
+                .hint
+                .iter()
+                .flat_map(|h| h.lines())
+                .map(|l| format!("\nhint: {l}"))
+                .collect();
+            Err(Failure::cannot_run(anyhow!("{}{hint}", e.message)).context_reason(e.reason.as_str()))
+        }
         None => Ok(()),
     }
 }

@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use anyhow::anyhow;
-use vnuma::vmi::input::{Source, read_vmi, unknown_fields};
+use vnuma::vmi::input::{Source, read_vmi_selected, unknown_fields};
+use vnuma::vmi::select::Selector;
 use vnuma::vmi::{ClusterConfig, Vmi, VmiError, admission, cluster, defaults};
 
 use crate::Failure;
@@ -20,9 +21,14 @@ pub(crate) struct VmiArgs {
     /// The VMI file, kubectl style (same as the positional argument).
     #[arg(short = 'f', long = "filename", value_name = "FILE", conflicts_with = "vmi")]
     file: Option<String>,
-    /// Which VMI or VM to plan when the input holds several.
-    #[arg(long)]
+    /// Which VMI or VM to plan when the input holds several: NAME, or kubectl's KIND/NAME
+    /// (`vm/web`, `vmi/web`, `VirtualMachine/web`; kind case-insensitive) when a VM and its VMI
+    /// share the name.
+    #[arg(long, value_name = "[KIND/]NAME")]
     name: Option<String>,
+    /// Consider only objects of this namespace (objects without one match any).
+    #[arg(short = 'n', long, value_name = "NS")]
+    namespace: Option<String>,
     /// An instancetype or preference a VirtualMachine references (repeatable).
     #[arg(long, value_name = "FILE")]
     instancetype: Vec<PathBuf>,
@@ -86,13 +92,15 @@ pub(crate) fn load(args: &VmiArgs, host: Option<&str>) -> Result<(Vmi, ClusterCo
     for source in &extra {
         crate::validate::check(source.origin, || unknown_fields(*source).map_err(vmi_error))?;
     }
-    let mut vmi = read_vmi(
+    let selector = Selector::parse(args.name.as_deref(), args.namespace.as_deref())
+        .map_err(|e| Failure::input(anyhow!("{e}")))?;
+    let mut vmi = read_vmi_selected(
         Source {
             origin: &origin,
             text: &text,
         },
         &extra,
-        args.name.as_deref(),
+        &selector,
     )
     .map_err(vmi_error)?;
     let cluster_config = match &args.kubevirt_config {

@@ -86,6 +86,7 @@ fn cases() -> Vec<Case> {
     vec![
         // --- the VMI ---
         case("yaml syntax", &plan, vec![("vmi.yaml", "spec: [unclosed\n".into())], 2),
+        case("duplicate key", &plan, vec![("vmi.yaml", "kind: VirtualMachineInstance\nspec:\n  domain:\n    cpu: {}\n    cpu: {}\n".into())], 2),
         case("wrong type: cores", &plan, vmi("cores: 4", "cores: four"), 2),
         case("wrong type: dedicated", &plan, vmi("dedicatedCpuPlacement: true", "dedicatedCpuPlacement: [yes]"), 2),
         case("wrong type: spec", &plan, vec![("vmi.yaml", "kind: VirtualMachineInstance\nspec: 42\n".into())], 2),

@@ -9,6 +9,7 @@
 //! - KubeVirt's quirks (`cli-contract.md`) are reproduced unless [`PlanOptions::fix_quirks`];
 //!   each one that changes the result adds a `kubevirt-quirk:*` warning.
 
+pub mod hints;
 pub mod hugepages;
 pub mod invariants;
 pub mod numa;
@@ -22,7 +23,8 @@ use crate::vmi::Vmi;
 
 use pool::{KvCell, KvCpu, KvTopology};
 
-/// Which KubeVirt to reproduce.
+/// Which KubeVirt to reproduce. Only guest distances differ between versions (main passes
+/// the host's through since kubevirt PR #18829); everything else is main's behaviour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum KubevirtVersion {
     /// main after v1.9.0: guest cells carry host distances.
@@ -30,6 +32,48 @@ pub enum KubevirtVersion {
     Main,
     /// v1.9.0 or earlier: no distances.
     V1_9OrEarlier,
+    /// The release v1.MINOR (MINOR 0 to 8): behaves as [`KubevirtVersion::V1_9OrEarlier`],
+    /// reported as `1.MINOR`.
+    V1Minor(u8),
+}
+
+impl KubevirtVersion {
+    /// What the command line accepts, for messages.
+    pub const ACCEPTED: &'static str = "main, or a release 1.0 to 1.9 (also written v1.9 or 1.9.0)";
+
+    /// Reads `main`, `1.N`, `v1.N` or `1.N.P` (N 0 to 9).
+    ///
+    /// # Errors
+    /// The refusal, listing what is accepted.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text == "main" {
+            return Ok(KubevirtVersion::Main);
+        }
+        let bare = text.strip_prefix('v').unwrap_or(text);
+        let parts: Vec<&str> = bare.split('.').collect();
+        let number = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+        let minor = match parts.as_slice() {
+            ["1", minor] | ["1", minor, _] if parts.iter().all(|p| number(p)) => minor.parse::<u8>().ok(),
+            _ => None,
+        };
+        match minor {
+            Some(9) => Ok(KubevirtVersion::V1_9OrEarlier),
+            Some(m) if m < 9 => Ok(KubevirtVersion::V1Minor(m)),
+            _ => Err(format!(
+                "unknown KubeVirt version {text:?}; vnuma reproduces {}",
+                Self::ACCEPTED
+            )),
+        }
+    }
+
+    /// The name reports print: `main`, or the release as `1.MINOR`.
+    pub fn label(self) -> String {
+        match self {
+            KubevirtVersion::Main => "main".into(),
+            KubevirtVersion::V1_9OrEarlier => "1.9".into(),
+            KubevirtVersion::V1Minor(m) => format!("1.{m}"),
+        }
+    }
 }
 
 /// How to plan.
@@ -101,8 +145,11 @@ impl FailureReason {
 pub struct Failure {
     /// Which step failed.
     pub reason: FailureReason,
-    /// The message.
+    /// The message (KubeVirt's exact words where the failure is KubeVirt's).
     pub message: String,
+    /// What to do about it (vnuma's words, one suggestion per line), kept apart from the
+    /// message so scripts matching KubeVirt's text keep matching. See [`hints::add`].
+    pub hint: Option<String>,
 }
 
 /// Something a person should notice.
@@ -272,7 +319,11 @@ impl GuestPlan {
 
     fn fail(&mut self, reason: FailureReason, message: String) {
         if self.error.is_none() {
-            self.error = Some(Failure { reason, message });
+            self.error = Some(Failure {
+                reason,
+                message,
+                hint: None,
+            });
         }
     }
 }

@@ -75,7 +75,7 @@ impl KubeletSettings {
 #[derive(Serialize)]
 struct PlanDoc {
     vmi: VmiDoc,
-    kubevirt_version: &'static str,
+    kubevirt_version: String,
     cpuset: CpusetDoc,
     guest: GuestDoc,
     vcpupin: Vec<VcpuPinDoc>,
@@ -190,6 +190,9 @@ struct WarningDoc {
 struct ErrorDoc {
     reason: &'static str,
     message: String,
+    /// vnuma's suggestion, only when it has one (the message stays KubeVirt's words).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<String>,
 }
 
 fn cpus(ids: &[u32]) -> String {
@@ -206,10 +209,7 @@ fn doc(plan: &GuestPlan, ctx: &Context<'_>) -> PlanDoc {
             namespace: plan.namespace.clone(),
             name: plan.name.clone(),
         },
-        kubevirt_version: match ctx.kubevirt_version {
-            KubevirtVersion::Main => "main",
-            KubevirtVersion::V1_9OrEarlier => "1.9",
-        },
+        kubevirt_version: ctx.kubevirt_version.label(),
         cpuset: CpusetDoc {
             cpus: cpus(&plan.cpuset),
             source: ctx.cpuset_source.as_str(),
@@ -292,6 +292,7 @@ fn doc(plan: &GuestPlan, ctx: &Context<'_>) -> PlanDoc {
         error: plan.error.as_ref().map(|e| ErrorDoc {
             reason: e.reason.as_str(),
             message: e.message.clone(),
+            hint: e.hint.clone(),
         }),
         host: HostDoc {
             source: ctx.host_label.to_string(),

@@ -85,6 +85,21 @@ pub fn from_capabilities_xml(xml: &str, origin: &str) -> Result<HostTopology, To
     doc.finish()
 }
 
+/// Reads a `virsh capabilities` document that must describe NUMA cells: what a host for
+/// planning needs (without cells the kubelet simulation and the vCPU pool have no CPUs).
+///
+/// # Errors
+/// As [`from_capabilities_xml`], and [`TopologyError::NoNumaTopology`] without cells.
+pub fn from_capabilities_xml_with_cells(xml: &str, origin: &str) -> Result<HostTopology, TopologyError> {
+    let host = from_capabilities_xml(xml, origin)?;
+    if host.nodes.is_empty() {
+        return Err(TopologyError::NoNumaTopology {
+            origin: origin.to_string(),
+        });
+    }
+    Ok(host)
+}
+
 /// A `<cell>` being read.
 #[derive(Default)]
 struct CellDraft {
@@ -182,6 +197,12 @@ impl<'a> Doc<'a> {
 
     fn element(&mut self, stack: &[String], e: &BytesStart<'_>) -> Result<(), TopologyError> {
         self.text.clear();
+        if at(stack, &["topology"]) {
+            // hwloc's XML (lstopo -of xml) has <topology> as its root.
+            return Err(TopologyError::HwlocXml {
+                origin: self.origin.to_string(),
+            });
+        }
         if at(stack, &["capabilities", "host"]) {
             self.seen_host = true;
         } else if at(stack, CELL) {

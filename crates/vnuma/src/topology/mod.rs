@@ -246,6 +246,26 @@ pub enum TopologyError {
         /// The file (or `<stdin>`).
         origin: String,
     },
+    /// An hwloc (`lstopo`) XML topology, which vnuma does not read.
+    #[error(
+        "{origin}: this is an hwloc (lstopo) XML topology, which vnuma does not read; pass a sysfs root \
+         (`/` on the node, or the directory an `hwloc-gather-topology` tarball extracts to), a \
+         `virsh capabilities` document (`virsh capabilities > caps.xml` on the node) or example:NAME"
+    )]
+    HwlocXml {
+        /// The file (or `<stdin>`).
+        origin: String,
+    },
+    /// A capabilities document without NUMA cells (`<host><topology><cells>`).
+    #[error(
+        "{origin}: the capabilities document has no NUMA topology (<host><topology><cells> is missing \
+         or empty); run `virsh capabilities` on the node itself (libvirt in a container or on another \
+         machine may not see the host's nodes), or pass a sysfs root (--host / on the node)"
+    )]
+    NoNumaTopology {
+        /// The file (or `<stdin>`).
+        origin: String,
+    },
     /// A built-in host that does not exist.
     #[error("unknown built-in host {name:?}; known: {known}")]
     UnknownExample {

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::vmi::instancetype::{self, Catalogue};
 use crate::vmi::quantity::Quantity;
+use crate::vmi::select::{self, Selector};
 use crate::vmi::{CpuSpec, Disk, MemorySpec, Realtime, Resources, Vmi, VmiError};
 use crate::vmi::{schema, wire};
 
@@ -53,19 +54,32 @@ impl Document {
 pub fn documents(source: Source<'_>) -> Result<Vec<Document>, VmiError> {
     let values: Vec<Value> = serde_saphyr::from_multiple(source.text).map_err(|e| VmiError::Yaml {
         origin: source.origin.to_string(),
-        message: e
-            .to_string()
-            .lines()
-            .next()
-            .unwrap_or("")
-            .trim_start_matches("error: ")
-            .to_string(),
+        message: yaml_message(
+            e.to_string()
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("error: "),
+        ),
     })?;
     let mut docs = Vec::new();
     for value in values {
         flatten(value, source.origin, &mut docs);
     }
     Ok(docs)
+}
+
+/// The parser's message in a user's words: a duplicate key is named with its place, not the
+/// parser's option that would allow it.
+fn yaml_message(message: &str) -> String {
+    const DUPLICATE: &str = "duplicate mapping key: ";
+    const POLICY: &str = ", set DuplicateKeyPolicy in Options if acceptable";
+    if let Some(at) = message.find(DUPLICATE) {
+        let (place, rest) = message.split_at(at);
+        let key = rest[DUPLICATE.len()..].trim_end_matches(POLICY);
+        return format!("{place}key {key:?} is given twice in the same mapping; keep one of them");
+    }
+    message.to_string()
 }
 
 fn flatten(value: Value, origin: &str, out: &mut Vec<Document>) {
@@ -101,12 +115,29 @@ pub fn unknown_fields(source: Source<'_>) -> Result<Vec<String>, VmiError> {
     Ok(out)
 }
 
-/// Reads the VMI from `main` (picked by `name` when several are there), expanding a
-/// VirtualMachine's instancetype and preference from `main` and `extra` sources.
+/// Reads the VMI from `main` (picked by `name`, `NAME` or `KIND/NAME`, when several are
+/// there), expanding a VirtualMachine's instancetype and preference from `main` and `extra`
+/// sources.
 ///
 /// # Errors
 /// [`VmiError`] naming the file, the field path and the value.
 pub fn read_vmi(main: Source<'_>, extra: &[Source<'_>], name: Option<&str>) -> Result<Vmi, VmiError> {
+    let selector = Selector::parse(name, None).map_err(|message| VmiError::Select {
+        origin: main.origin.to_string(),
+        message,
+    })?;
+    read_vmi_selected(main, extra, &selector)
+}
+
+/// [`read_vmi`] with a [`Selector`]: kind, name and namespace.
+///
+/// # Errors
+/// [`VmiError`] naming the file, the field path and the value.
+pub fn read_vmi_selected(
+    main: Source<'_>,
+    extra: &[Source<'_>],
+    selector: &Selector,
+) -> Result<Vmi, VmiError> {
     let docs = documents(main)?;
     let mut catalogue = Catalogue::default();
     for doc in docs.iter().cloned() {
@@ -121,36 +152,10 @@ pub fn read_vmi(main: Source<'_>, extra: &[Source<'_>], name: Option<&str>) -> R
         .iter()
         .filter(|d| matches!(d.kind(), "VirtualMachineInstance" | "VirtualMachine"))
         .collect();
-    let select_err = |message: String| VmiError::Select {
+    let chosen = select::pick(&candidates, selector).map_err(|message| VmiError::Select {
         origin: main.origin.to_string(),
         message,
-    };
-    let chosen = match (name, candidates.as_slice()) {
-        (_, []) => {
-            return Err(select_err(
-                "no VirtualMachineInstance or VirtualMachine in the input (kind is missing or different)"
-                    .into(),
-            ));
-        }
-        (None, [one]) => *one,
-        (None, many) => {
-            let names: Vec<String> = many
-                .iter()
-                .map(|d| format!("{}/{}", d.kind(), d.name()))
-                .collect();
-            return Err(select_err(format!(
-                "several VMs in the input ({}); pick one with --name",
-                names.join(", ")
-            )));
-        }
-        (Some(name), many) => many.iter().find(|d| d.name() == name).copied().ok_or_else(|| {
-            let names: Vec<&str> = many.iter().map(|d| d.name()).collect();
-            select_err(format!(
-                "no VM named {name:?} in the input (found: {})",
-                names.join(", ")
-            ))
-        })?,
-    };
+    })?;
     let origin = chosen.origin.as_str();
     match chosen.kind() {
         "VirtualMachine" => {

@@ -13,6 +13,7 @@ pub mod instancetype;
 pub mod pod;
 pub mod quantity;
 pub mod schema;
+pub mod select;
 pub mod wire;
 #[cfg(test)]
 mod wire_schema;

@@ -335,6 +335,7 @@ fn a_failed_plan_is_refused() {
     p.error = Some(Failure {
         reason: FailureReason::HugepageShortfall,
         message: "host node 1 has 3 free 2097152-byte pages, the guest needs 16".into(),
+        hint: None,
     });
     assert_eq!(
         message(&p),
