@@ -191,6 +191,7 @@ fn sockets_host(
             id: NodeId(id),
             cpus: node_cpus.iter().map(|&c| CpuId(c)).collect(),
             memory_bytes: Some(8 << 30),
+            memory_free_bytes: None,
             hugepages: Vec::new(),
             distances: distances.then(|| {
                 ids.iter()
