@@ -361,7 +361,11 @@ fn plan_help_lists_the_quirks() {
         "  kubevirt-quirk:no-topology-no-numa     a host without NUMA cells gives the guest no NUMA topology, silently (fixed: a numa-mapping error)",
         "  kubevirt-quirk:misscaled-error         the \"not enough memory\" message prints its second number scaled by 1048576 (fixed: bytes)",
         "--fix-kubevirt-quirks turns them all off",
-        "The kubelet's quirks (kubelet-quirk:* warnings) have no switch: vnuma predicts the kubelet as it is.",
+        "  kubevirt-quirk:parity-mismatch         the pod's CPU request counts supplemental IOThreads twice for the emulator's even parity, leaving it a CPU short (fixed: counted once)",
+        "Kubelet quirks (kubelet-quirk:* codes) are predicted as the kubelet behaves; no switch turns them off (unlike --fix-kubevirt-quirks):",
+        "  kubelet-quirk:closest-numa-noncontiguous-ids  prefer-closest-numa-nodes on NUMA ids that are not 0..n-1",
+        "  kubelet-quirk:uneven-socket-whole-take  on uneven sockets",
+        "  kubelet-quirk:uneven-core-whole-take    the same flaw in the whole-core step",
     ] {
         assert!(help.contains(line), "missing {line:?} in\n{help}");
     }
