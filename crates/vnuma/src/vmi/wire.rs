@@ -90,6 +90,15 @@ pub struct VmiSpec {
     pub domain: Option<DomainSpec>,
     /// `amd64`, `arm64`, `s390x`.
     pub architecture: Option<String>,
+    /// Volumes (one without a disk or filesystem of its name gets a default disk).
+    pub volumes: Option<Vec<Volume>>,
+}
+
+/// One volume: only its name matters here.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct Volume {
+    /// Name.
+    pub name: Option<String>,
 }
 
 /// `spec.domain`.
@@ -124,6 +133,8 @@ pub struct Cpu {
     pub max_sockets: Option<u32>,
     /// CPU model.
     pub model: Option<String>,
+    /// CPU features.
+    pub features: Option<Vec<CpuFeature>>,
     /// Dedicated CPUs.
     pub dedicated_cpu_placement: Option<bool>,
     /// One extra CPU for the emulator thread.
@@ -132,6 +143,15 @@ pub struct Cpu {
     pub numa: Option<Numa>,
     /// Realtime.
     pub realtime: Option<Realtime>,
+}
+
+/// One `spec.domain.cpu.features` item.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct CpuFeature {
+    /// Feature name.
+    pub name: Option<String>,
+    /// `force`, `require`, `optional`, `disable`, `forbid`.
+    pub policy: Option<String>,
 }
 
 /// `spec.domain.cpu.numa`.
@@ -200,6 +220,44 @@ pub struct Devices {
     pub disks: Option<Vec<Disk>>,
     /// Whether a video device is attached (memory overhead).
     pub autoattach_graphics_device: Option<bool>,
+    /// Filesystems (a volume they name gets no default disk).
+    pub filesystems: Option<Vec<Filesystem>>,
+    /// GPUs (VFIO).
+    pub gpus: Option<Vec<PassthroughDevice>>,
+    /// Host devices (VFIO).
+    #[serde(rename = "hostDevices")]
+    pub host_devices: Option<Vec<PassthroughDevice>>,
+    /// Network interfaces (SR-IOV ones are VFIO).
+    pub interfaces: Option<Vec<Interface>>,
+}
+
+/// One filesystem: only its name matters here.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct Filesystem {
+    /// Name.
+    pub name: Option<String>,
+}
+
+/// A GPU or host device (`v1.GPU`, `v1.HostDevice`): a device-plugin resource, or a DRA claim.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct PassthroughDevice {
+    /// Name.
+    pub name: Option<String>,
+    /// The device plugin's resource name, e.g. `nvidia.com/TU104GL_Tesla_T4`.
+    #[serde(rename = "deviceName")]
+    pub device_name: Option<String>,
+    /// DRA claim (instead of `deviceName`).
+    #[serde(rename = "claimName")]
+    pub claim_name: Option<String>,
+}
+
+/// One network interface: its name and whether it is SR-IOV.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct Interface {
+    /// Name.
+    pub name: Option<String>,
+    /// Present (an empty object) for an SR-IOV interface.
+    pub sriov: Option<Empty>,
 }
 
 /// One disk.
@@ -209,7 +267,23 @@ pub struct Disk {
     /// Name.
     pub name: Option<String>,
     /// Own IOThread.
+    #[serde(rename = "dedicatedIOThread")]
     pub dedicated_io_thread: Option<bool>,
+    /// A disk target.
+    pub disk: Option<DiskTarget>,
+    /// A LUN target.
+    pub lun: Option<DiskTarget>,
+    /// A CD-ROM target.
+    pub cdrom: Option<DiskTarget>,
+}
+
+/// `disk`, `lun` or `cdrom` of a disk: only the bus matters here.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct DiskTarget {
+    /// `virtio`, `sata`, `scsi`, `usb`.
+    pub bus: Option<String>,
+    /// Read-only (`readonly`, all lower case in the API).
+    pub readonly: Option<bool>,
 }
 
 /// A Kubernetes quantity as written: a string (`64Mi`) or a bare YAML number (`4`).
