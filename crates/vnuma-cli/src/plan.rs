@@ -285,13 +285,10 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
         binary: "qemu-system-x86_64".into(),
         accel: args.qemu_accel.clone(),
         machine: args.qemu_machine.clone(),
-        cpu: args.qemu_cpu.clone().unwrap_or_else(|| {
-            if args.qemu_accel == "tcg" {
-                "max".into()
-            } else {
-                "host".into()
-            }
-        }),
+        cpu: args
+            .qemu_cpu
+            .clone()
+            .unwrap_or_else(|| vnuma::render::qemu::default_cpu(&plan, &args.qemu_accel)),
         backend: match args.qemu_memory_backend {
             QemuBackend::Memfd => vnuma::render::qemu::MemoryBackend::Memfd,
             QemuBackend::File => vnuma::render::qemu::MemoryBackend::File(args.qemu_hugetlbfs.clone()),
@@ -309,12 +306,21 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
                 &plan,
                 &vnuma::render::cloud_hypervisor::ChOptions::default(),
             )
-            .map_err(|e| Failure::cannot_run(anyhow!("{e}")))?,
+            .map_err(|e| match e {
+                vnuma::render::cloud_hypervisor::ChError::Unsupported(_) => {
+                    Failure::cannot_run(anyhow!("{e}")).context_reason(BACKEND_UNSUPPORTED)
+                }
+                e => Failure::cannot_run(anyhow!("{e}")),
+            })?,
         ),
-        (PlanFormat::Qemu, None) => Some(
-            vnuma::render::qemu::command_line(&plan, &qemu_options)
-                .map_err(|e| Failure::input(anyhow!("{e}")))?,
-        ),
+        (PlanFormat::Qemu, None) => Some(vnuma::render::qemu::command_line(&plan, &qemu_options).map_err(
+            |e| match e {
+                vnuma::render::qemu::QemuError::Unsupported(_) => {
+                    Failure::cannot_run(anyhow!("{e}")).context_reason(BACKEND_UNSUPPORTED)
+                }
+                e => Failure::input(anyhow!("{e}")),
+            },
+        )?),
         (PlanFormat::QemuPinning, None) => Some(vnuma::render::qemu::pinning_json(&plan)),
         (PlanFormat::Xml, None) => Some(vnuma::render::libvirt::domain_xml(&plan)),
         (PlanFormat::Json, _) => Some(report::to_json(&plan, &ctx)),
@@ -341,6 +347,9 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
         None => Ok(()),
     }
 }
+
+/// The reason word of a plan a hypervisor backend cannot express (exit 1).
+const BACKEND_UNSUPPORTED: &str = "backend-unsupported";
 
 impl Failure {
     fn context_reason(self, reason: &str) -> Self {
