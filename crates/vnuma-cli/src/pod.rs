@@ -38,10 +38,11 @@ pub(crate) struct PodArgs {
 pub(crate) fn run(args: &PodArgs) -> Result<(), Failure> {
     let (vmi, cluster) = vmi_args::load(&args.input, None)?;
     let resources = vnuma::vmi::pod::render(&vmi, &cluster, args.fix_kubevirt_quirks);
+    let notes = vnuma::vmi::pod::notes(&vmi);
     let text = match args.output {
-        PodFormat::Table => report::to_table(&vmi.namespace, &vmi.name, &resources),
-        PodFormat::Json => report::to_json(&vmi.namespace, &vmi.name, &resources),
-        PodFormat::Yaml => report::to_yaml(&vmi.namespace, &vmi.name, &resources),
+        PodFormat::Table => report::to_table(&vmi.namespace, &vmi.name, &resources, &notes),
+        PodFormat::Json => report::to_json(&vmi.namespace, &vmi.name, &resources, &notes),
+        PodFormat::Yaml => report::to_yaml(&vmi.namespace, &vmi.name, &resources, &notes),
     };
     output::emit(&text, args.output_file.as_deref()).map_err(Failure::input)
 }

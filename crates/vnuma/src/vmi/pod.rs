@@ -101,6 +101,9 @@ pub fn memory_overhead(vmi: &Vmi, cluster: &ClusterConfig) -> i64 {
     if vmi.architecture.as_deref() == Some("arm64") {
         overhead += 128 * MI;
     }
+    if vmi.is_vfio() {
+        overhead += 1024 * MI; // GPUs, host devices, SR-IOV interfaces (IsVFIOVMI)
+    }
     let guaranteed_ask = vmi.resources.requests_cpu.is_some()
         && vmi.resources.requests_cpu == vmi.resources.limits_cpu
         && vmi.resources.requests_memory.is_some()
@@ -119,6 +122,20 @@ pub fn memory_overhead(vmi: &Vmi, cluster: &ClusterConfig) -> i64 {
         overhead = i64::try_from((i128::from(overhead) * i128::from(milli) + 999) / 1000).unwrap_or(i64::MAX);
     }
     overhead
+}
+
+/// What the rendered resources leave out because the VMI alone cannot tell: each SR-IOV
+/// interface's device-plugin resource, named by its NetworkAttachmentDefinition.
+pub fn notes(vmi: &Vmi) -> Vec<String> {
+    vmi.sriov_interfaces
+        .iter()
+        .map(|iface| {
+            format!(
+                "SR-IOV interface {iface:?} also asks for 1 of its network's SR-IOV resource: the resource name is in \
+                 the NetworkAttachmentDefinition's k8s.v1.cni.cncf.io/resourceName annotation, which the VMI does not carry"
+            )
+        })
+        .collect()
 }
 
 /// The compute container's resources. With `fix_parity` the emulator's parity uses what the
@@ -152,6 +169,11 @@ pub fn render(vmi: &Vmi, cluster: &ClusterConfig, fix_parity: bool) -> PodResour
         *l += 50_000_000;
     }
     r.limits.insert("devices.kubevirt.io/kvm".into(), 1);
+    // GPUs and host devices from device plugins: 1 each, in limits and requests
+    for (name, count) in crate::vmi::devices::device_plugin_resources(vmi) {
+        *r.limits.entry(name.clone()).or_default() += count;
+        *r.requests.entry(name).or_default() += count;
+    }
 
     // WithMemoryRequests
     if !r.requests.contains_key("memory") {
