@@ -11,7 +11,9 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use serde_json::Value;
 use vnuma::cpuset::CpuSet;
-use vnuma::verify::{Expected, Observed, ObservedMemdev, ObservedVcpu, compare, parse_numa_maps};
+use vnuma::verify::{
+    Expected, Observed, ObservedMemdev, ObservedSched, ObservedVcpu, compare, parse_numa_maps,
+};
 
 use crate::Failure;
 use crate::host::read_input;
@@ -186,8 +188,38 @@ fn observe(monitor: &mut dyn Monitor) -> anyhow::Result<Observed> {
     if let Some(pid) = pid {
         let maps = std::fs::read_to_string(format!("/proc/{pid}/numa_maps")).ok();
         observed.bound_per_node = maps.as_deref().map(parse_numa_maps);
+        observed.sched = vcpu_sched(&pid);
     }
     Ok(observed)
+}
+
+/// The scheduling of QEMU's vCPU threads, found as virt-handler finds them: every task of the
+/// process whose `comm` is `CPU N/KVM`.
+fn vcpu_sched(pid: &str) -> Option<std::collections::BTreeMap<u32, ObservedSched>> {
+    use vnuma::plan::realtime::{stat_sched, vcpu_thread_id};
+    let mut sched = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+        let path = entry.path();
+        let Some(tid) = entry.file_name().to_str().and_then(|t| t.parse::<u64>().ok()) else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let Some(vcpu) = vcpu_thread_id(&comm) else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
+        if let Some((policy, priority)) = stat_sched(&stat) {
+            sched.insert(
+                vcpu,
+                ObservedSched {
+                    tid,
+                    policy,
+                    priority,
+                },
+            );
+        }
+    }
+    Some(sched)
 }
 
 fn pin(monitor: &mut dyn Monitor, expected: &Expected) -> anyhow::Result<()> {
