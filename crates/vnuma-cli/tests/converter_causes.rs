@@ -286,3 +286,42 @@ fn realtime_scheduling_is_in_the_plan_and_explained() {
         text(&out.stdout)
     );
 }
+
+/// Siblings of item 6a: the other terms of KubeVirt's memory overhead vnuma ignored.
+#[test]
+fn the_other_overhead_terms_reach_the_pod() {
+    let memory = |doc: &serde_json::Value| doc["memory_bytes"].as_i64().unwrap();
+    let plain = pod_json(&vmi("", ""));
+    let domain = "    devices:
+      tpm: {}
+    launchSecurity:
+      sev: {}
+";
+    let spec = "  livenessProbe:
+    exec:
+      command: [\"true\"]
+  readinessProbe:
+    exec:
+      command: [\"true\"]
+  volumes:
+    - name: metrics
+      downwardMetrics: {}
+";
+    let input = vmi(domain, spec).replace(
+        "        pageSize: 2Mi\n",
+        "        pageSize: 2Mi\n      reservedOverhead:\n        addedOverhead: 10Mi\n",
+    );
+    let doc = pod_json(&input);
+    // TPM 53Mi, two exec probes 2 x 10Mi + 100Mi, downward metrics 1Mi, SEV 256Mi, added 10Mi
+    assert_eq!(
+        memory(&doc) - memory(&plain),
+        (53 + 120 + 1 + 256 + 10) << 20,
+        "{doc}"
+    );
+    let off = vmi("    devices:\n      tpm:\n        enabled: false\n", "");
+    assert_eq!(
+        memory(&pod_json(&off)),
+        memory(&plain),
+        "a disabled TPM adds nothing"
+    );
+}

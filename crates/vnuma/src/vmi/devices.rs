@@ -5,7 +5,9 @@
 //! `SetDefaultVolumeDisk`).
 
 use crate::vmi::wire;
-use crate::vmi::{ClusterConfig, Disk, DiskTargetKind, PassthroughDevice, Vmi};
+use crate::vmi::{
+    ClusterConfig, Disk, DiskTargetKind, OverheadExtras, PassthroughDevice, Quantity, Vmi, VmiError,
+};
 
 /// KubeVirt's default CPU model when neither the VMI nor the cluster names one.
 pub const DEFAULT_CPU_MODEL: &str = "host-model";
@@ -41,7 +43,10 @@ pub fn disks(domain: &wire::DomainSpec) -> Vec<Disk> {
 }
 
 /// Fills the device and CPU-model fields of `vmi` from the wire spec.
-pub fn read(vmi: &mut Vmi, spec: &wire::VmiSpec) {
+///
+/// # Errors
+/// [`VmiError::Quantity`] for an `addedOverhead` that does not parse or is negative.
+pub fn read(vmi: &mut Vmi, spec: &wire::VmiSpec, origin: &str) -> Result<(), VmiError> {
     let domain = spec.domain.clone().unwrap_or_default();
     let devices = domain.devices.clone().unwrap_or_default();
     let cpu = domain.cpu.clone().unwrap_or_default();
@@ -92,6 +97,43 @@ pub fn read(vmi: &mut Vmi, spec: &wire::VmiSpec) {
             )
         })
         .collect();
+    let added = domain
+        .memory
+        .as_ref()
+        .and_then(|m| m.reserved_overhead.as_ref())
+        .and_then(|r| r.added_overhead.as_ref());
+    let added_overhead = match added {
+        None => None,
+        Some(text) => {
+            let err = |message: String| VmiError::Quantity {
+                origin: origin.to_string(),
+                path: format!("{}.domain.memory.reservedOverhead.addedOverhead", vmi.spec_path),
+                value: text.0.clone(),
+                message,
+            };
+            let q = Quantity::parse(text.0.trim()).map_err(|e| err(e.to_string()))?;
+            if q.is_negative() {
+                return Err(err("must be greater than or equal to 0".into()));
+            }
+            Some(q)
+        }
+    };
+    let exec = |p: &Option<wire::Probe>| u32::from(p.as_ref().is_some_and(|p| p.exec.is_some()));
+    vmi.overhead_extras = OverheadExtras {
+        exec_probes: exec(&spec.liveness_probe) + exec(&spec.readiness_probe),
+        downward_metrics_volume: spec
+            .volumes
+            .iter()
+            .flatten()
+            .any(|v| v.downward_metrics.is_some()),
+        sev: domain
+            .launch_security
+            .as_ref()
+            .is_some_and(|l| l.sev.is_some() || l.snp.is_some()),
+        tpm: devices.tpm.as_ref().is_some_and(|t| t.enabled != Some(false)),
+        added_overhead,
+    };
+    Ok(())
 }
 
 /// The webhook's device and CPU-model defaults, in its order: a disk for every volume without

@@ -258,6 +258,6 @@ pub fn convert(
         spec_path: prefix.to_string(),
         ..Vmi::default()
     };
-    devices::read(&mut vmi, spec);
+    devices::read(&mut vmi, spec, origin)?;
     Ok(vmi)
 }

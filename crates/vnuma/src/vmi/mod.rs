@@ -57,6 +57,8 @@ pub struct Vmi {
     pub passthrough_devices: Vec<PassthroughDevice>,
     /// Names of the SR-IOV interfaces (`spec.domain.devices.interfaces[].sriov`): VFIO too.
     pub sriov_interfaces: Vec<String>,
+    /// The other things KubeVirt's memory overhead counts.
+    pub overhead_extras: OverheadExtras,
     /// The field path of the spec in its object (`spec` for a VMI, `spec.template.spec` for a
     /// VirtualMachine): admission messages start with it.
     pub spec_path: String,
@@ -160,6 +162,21 @@ impl DiskTargetKind {
             DiskTargetKind::Cdrom => "cdrom",
         }
     }
+}
+
+/// What else adds to KubeVirt's memory overhead (`GetMemoryOverhead`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OverheadExtras {
+    /// `exec` liveness and readiness probes (0-2).
+    pub exec_probes: u32,
+    /// A `downwardMetrics` volume.
+    pub downward_metrics_volume: bool,
+    /// `launchSecurity.sev` or `snp`.
+    pub sev: bool,
+    /// A TPM that is not disabled.
+    pub tpm: bool,
+    /// `memory.reservedOverhead.addedOverhead`.
+    pub added_overhead: Option<Quantity>,
 }
 
 /// A GPU or host device.

@@ -104,12 +104,28 @@ pub fn memory_overhead(vmi: &Vmi, cluster: &ClusterConfig) -> i64 {
     if vmi.is_vfio() {
         overhead += 1024 * MI; // GPUs, host devices, SR-IOV interfaces (IsVFIOVMI)
     }
+    let extras = &vmi.overhead_extras;
+    if extras.downward_metrics_volume {
+        overhead += MI;
+    }
+    if extras.exec_probes > 0 {
+        overhead += i64::from(extras.exec_probes) * 10 * MI + 100 * MI; // virt-probe
+    }
+    if extras.sev {
+        overhead += 256 * MI;
+    }
+    if extras.tpm {
+        overhead += 53 * MI; // swtpm
+    }
     let guaranteed_ask = vmi.resources.requests_cpu.is_some()
         && vmi.resources.requests_cpu == vmi.resources.limits_cpu
         && vmi.resources.requests_memory.is_some()
         && vmi.resources.requests_memory == vmi.resources.limits_memory;
     if vmi.cpu.dedicated || guaranteed_ask {
         overhead += 100 * MI;
+    }
+    if let Some(added) = &extras.added_overhead {
+        overhead = overhead.saturating_add(added.value());
     }
     // additionalGuestMemoryOverheadRatio multiplies the whole overhead (exactly, in milli)
     if let Some(milli) = cluster

@@ -92,13 +92,27 @@ pub struct VmiSpec {
     pub architecture: Option<String>,
     /// Volumes (one without a disk or filesystem of its name gets a default disk).
     pub volumes: Option<Vec<Volume>>,
+    /// Liveness probe (an `exec` one adds memory overhead).
+    pub liveness_probe: Option<Probe>,
+    /// Readiness probe (likewise).
+    pub readiness_probe: Option<Probe>,
 }
 
-/// One volume: only its name matters here.
+/// One volume: its name, and whether it is the downward-metrics disk (memory overhead).
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct Volume {
     /// Name.
     pub name: Option<String>,
+    /// A downward-metrics volume.
+    #[serde(rename = "downwardMetrics")]
+    pub downward_metrics: Option<Empty>,
+}
+
+/// A probe: only whether it runs a command matters here.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct Probe {
+    /// An exec probe.
+    pub exec: Option<Empty>,
 }
 
 /// `spec.domain`.
@@ -117,6 +131,17 @@ pub struct DomainSpec {
     pub io_threads: Option<IoThreads>,
     /// Devices (disks matter for IOThreads).
     pub devices: Option<Devices>,
+    /// Launch security (SEV adds memory overhead).
+    pub launch_security: Option<LaunchSecurity>,
+}
+
+/// `spec.domain.launchSecurity`.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct LaunchSecurity {
+    /// AMD SEV (and SEV-ES).
+    pub sev: Option<Empty>,
+    /// AMD SEV-SNP.
+    pub snp: Option<Empty>,
 }
 
 /// `spec.domain.cpu`.
@@ -184,6 +209,16 @@ pub struct Memory {
     pub max_guest: Option<QuantityText>,
     /// Hugepages.
     pub hugepages: Option<Hugepages>,
+    /// Extra overhead the user reserves.
+    pub reserved_overhead: Option<ReservedOverhead>,
+}
+
+/// `spec.domain.memory.reservedOverhead`.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct ReservedOverhead {
+    /// Added to KubeVirt's memory overhead.
+    #[serde(rename = "addedOverhead")]
+    pub added_overhead: Option<QuantityText>,
 }
 
 /// `spec.domain.memory.hugepages`.
@@ -229,6 +264,15 @@ pub struct Devices {
     pub host_devices: Option<Vec<PassthroughDevice>>,
     /// Network interfaces (SR-IOV ones are VFIO).
     pub interfaces: Option<Vec<Interface>>,
+    /// A TPM (its swtpm process adds memory overhead).
+    pub tpm: Option<Tpm>,
+}
+
+/// `spec.domain.devices.tpm`.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct Tpm {
+    /// Off when `false`.
+    pub enabled: Option<bool>,
 }
 
 /// One filesystem: only its name matters here.

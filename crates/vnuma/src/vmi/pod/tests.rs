@@ -188,3 +188,22 @@ fn vfio_devices_add_overhead_and_device_plugin_resources() {
     assert_eq!(memory_overhead(&sriov, &cluster), 432_144_384 + (1 << 30));
     assert_eq!(notes(&sriov).len(), 1);
 }
+
+/// Siblings of item 6a: TPM, exec probes, the downward-metrics disk, SEV and the reserved
+/// overhead (`GetMemoryOverhead`).
+#[test]
+fn the_other_overhead_terms() {
+    let cluster = ClusterConfig::default();
+    let mut vmi = seed();
+    vmi.overhead_extras = crate::vmi::OverheadExtras {
+        exec_probes: 1,
+        downward_metrics_volume: true,
+        sev: true,
+        tpm: true,
+        added_overhead: Quantity::parse("1Gi").ok(),
+    };
+    assert_eq!(
+        memory_overhead(&vmi, &cluster),
+        432_144_384 + ((10 + 100 + 1 + 256 + 53 + 1024) << 20)
+    );
+}
