@@ -268,11 +268,16 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), Failure> {
     let mismatches = compare(&expected, &observed);
     if mismatches.is_empty() {
         println!(
-            "the VM matches its plan: {} vCPUs, {} cells{}",
+            "the VM matches its plan: {} vCPUs, {} cells{}{}",
             observed.vcpus.len(),
             expected.cells.len(),
             if observed.bound_per_node.is_some() {
                 ", memory binding checked in numa_maps"
+            } else {
+                ""
+            },
+            if expected.realtime.is_some() && observed.sched.is_some() {
+                ", realtime scheduling checked"
             } else {
                 ""
             }
