@@ -420,13 +420,10 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
         binary: "qemu-system-x86_64".into(),
         accel: args.qemu_accel.clone(),
         machine: args.qemu_machine.clone(),
-        cpu: args.qemu_cpu.clone().unwrap_or_else(|| {
-            if args.qemu_accel == "tcg" {
-                "max".into()
-            } else {
-                "host".into()
-            }
-        }),
+        cpu: args
+            .qemu_cpu
+            .clone()
+            .unwrap_or_else(|| vnuma::render::qemu::default_cpu(&plan, &args.qemu_accel)),
         backend: match args.qemu_memory_backend {
             QemuBackend::Memfd => vnuma::render::qemu::MemoryBackend::Memfd,
             QemuBackend::File => vnuma::render::qemu::MemoryBackend::File(args.qemu_hugetlbfs.clone()),
@@ -460,15 +457,24 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
                 &plan,
                 &vnuma::render::cloud_hypervisor::ChOptions::default(),
             )
-            .map_err(|e| Failure::cannot_run(anyhow!("{e}")))?,
+            .map_err(|e| match e {
+                vnuma::render::cloud_hypervisor::ChError::Unsupported(_)
+                | vnuma::render::cloud_hypervisor::ChError::HotplugSlotsInNoCell { .. } => {
+                    Failure::cannot_run(anyhow!("{e}")).context_reason(BACKEND_UNSUPPORTED)
+                }
+                e => Failure::cannot_run(anyhow!("{e}")),
+            })?,
         ),
         (PlanFormat::Qemu, None) => Some({
             for warning in vnuma::render::qemu::warnings(&plan) {
                 eprintln!("warning: {warning}");
             }
-
-            vnuma::render::qemu::command_line(&plan, &qemu_options)
-                .map_err(|e| Failure::input(anyhow!("{e}")))?
+            vnuma::render::qemu::command_line(&plan, &qemu_options).map_err(|e| match e {
+                vnuma::render::qemu::QemuError::Unsupported(_) => {
+                    Failure::cannot_run(anyhow!("{e}")).context_reason(BACKEND_UNSUPPORTED)
+                }
+                e => Failure::input(anyhow!("{e}")),
+            })?
         }),
         (PlanFormat::QemuPinning, None) => Some(vnuma::render::qemu::pinning_json(&plan)),
         (PlanFormat::Xml, None) => Some(vnuma::render::libvirt::domain_xml(&plan)),
@@ -518,6 +524,9 @@ fn format_name(format: PlanFormat) -> String {
         .to_possible_value()
         .map_or_else(|| format!("{format:?}"), |v| v.get_name().to_string())
 }
+
+/// The reason word of a plan a hypervisor backend cannot express (exit 1).
+const BACKEND_UNSUPPORTED: &str = "backend-unsupported";
 
 impl Failure {
     fn context_reason(self, reason: &str) -> Self {

@@ -50,10 +50,11 @@ pub(crate) fn run(args: &PodArgs) -> Result<(), Failure> {
             launcher / 1000
         );
     }
+    let notes = vnuma::vmi::pod::notes(&vmi);
     let text = match args.output {
-        PodFormat::Table => report::to_table(&vmi.namespace, &vmi.name, &resources),
-        PodFormat::Json => report::to_json(&vmi.namespace, &vmi.name, &resources),
-        PodFormat::Yaml => report::to_yaml(&vmi.namespace, &vmi.name, &resources),
+        PodFormat::Table => report::to_table(&vmi.namespace, &vmi.name, &resources, &notes),
+        PodFormat::Json => report::to_json(&vmi.namespace, &vmi.name, &resources, &notes),
+        PodFormat::Yaml => report::to_yaml(&vmi.namespace, &vmi.name, &resources, &notes),
     };
     output::emit(&text, args.output_file.as_deref()).map_err(Failure::input)
 }

@@ -12,7 +12,8 @@ use anyhow::{Context, anyhow, bail};
 use serde_json::Value;
 use vnuma::cpuset::CpuSet;
 use vnuma::verify::{
-    Expected, Observed, ObservedMemdev, ObservedVcpu, compare, parse_numa_maps, parse_numa_maps_page_sizes,
+    Expected, Observed, ObservedMemdev, ObservedSched, ObservedVcpu, compare, parse_numa_maps,
+    parse_numa_maps_page_sizes,
 };
 
 use crate::Failure;
@@ -207,6 +208,7 @@ fn observe(monitor: &mut dyn Monitor) -> anyhow::Result<Observed> {
         let maps = std::fs::read_to_string(format!("/proc/{pid}/numa_maps")).ok();
         observed.bound_per_node = maps.as_deref().map(parse_numa_maps);
         observed.page_sizes_per_node = maps.as_deref().map(parse_numa_maps_page_sizes);
+        observed.sched = vcpu_sched(&pid);
     }
     Ok(observed)
 }
@@ -236,6 +238,35 @@ fn backend_types(monitor: &mut dyn Monitor, memdevs: &mut [ObservedMemdev]) -> a
         m.backend_type = kind;
     }
     Ok(())
+}
+
+/// The scheduling of QEMU's vCPU threads, found as virt-handler finds them: every task of the
+/// process whose `comm` is `CPU N/KVM`.
+fn vcpu_sched(pid: &str) -> Option<std::collections::BTreeMap<u32, ObservedSched>> {
+    use vnuma::plan::realtime::{stat_sched, vcpu_thread_id};
+    let mut sched = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+        let path = entry.path();
+        let Some(tid) = entry.file_name().to_str().and_then(|t| t.parse::<u64>().ok()) else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let Some(vcpu) = vcpu_thread_id(&comm) else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
+        if let Some((policy, priority)) = stat_sched(&stat) {
+            sched.insert(
+                vcpu,
+                ObservedSched {
+                    tid,
+                    policy,
+                    priority,
+                },
+            );
+        }
+    }
+    Some(sched)
 }
 
 fn pin(monitor: &mut dyn Monitor, expected: &Expected) -> anyhow::Result<()> {
@@ -284,13 +315,18 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), Failure> {
     let mismatches = compare(&expected, &observed);
     if mismatches.is_empty() {
         println!(
-            "the VM matches its plan: {} vCPUs, {} cells{}",
+            "the VM matches its plan: {} vCPUs, {} cells{}{}",
             observed.vcpus.len(),
             expected.cells.len(),
             match (&observed.bound_per_node, expected.guest.page_size_bytes) {
                 (Some(_), Some(_)) => ", memory binding and page size checked in numa_maps",
                 (Some(_), None) => ", memory binding checked in numa_maps",
                 (None, _) => "",
+            },
+            if expected.realtime.is_some() && observed.sched.is_some() {
+                ", realtime scheduling checked"
+            } else {
+                ""
             }
         );
         return Ok(());

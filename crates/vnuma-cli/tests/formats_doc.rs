@@ -116,7 +116,7 @@ fn every_document_in_the_format_reference_is_real_output() {
 
 /// Every warning code and failure reason vnuma emits, each checked to exist in the sources
 /// (so the list stays true) and in the page (so the page stays complete).
-const CODES: [&str; 31] = [
+const CODES: [&str; 32] = [
     // plan warnings
     "asymmetric-cells",
     "socket-spans-cells",
@@ -140,6 +140,7 @@ const CODES: [&str; 31] = [
     "iothreads",
     "numa-mapping",
     "kubelet-rejected",
+    "backend-unsupported",
     // kubelet quirks and rejection reasons
     "kubelet-quirk:closest-numa-noncontiguous-ids",
     "kubelet-quirk:uneven-socket-whole-take",

@@ -151,6 +151,13 @@ fn catalogue_shapes_are_accepted() {
     hot.cpu.max_sockets = 8;
     let mut auto = base.clone();
     auto.io_threads_policy = Some("auto".into());
+    // a policy without any disk gives the domain no IOThreads: KubeVirt fails the conversion
+    auto.disks = vec![vnuma::vmi::Disk {
+        name: "rootdisk".into(),
+        target: Some(vnuma::vmi::DiskTargetKind::Disk),
+        bus: Some("virtio".into()),
+        ..vnuma::vmi::Disk::default()
+    }];
     let cases: Vec<(&str, &vnuma::vmi::Vmi, Vec<u32>)> = vec![
         ("scenario-a", &base, vec![2, 3, 18, 19]),
         ("scenario-b", &base, vec![7, 8, 23, 24]),

@@ -268,6 +268,11 @@ pub struct GuestPlan {
     pub allocation_immediate: bool,
     /// The realtime mask, when realtime is on.
     pub realtime_mask: Option<realtime::RealtimeMask>,
+    /// `spec.domain.cpu.model` after the webhook's default: `host-model`, `host-passthrough`
+    /// or a named model (empty reads as `host-model`).
+    pub cpu_model: String,
+    /// `spec.domain.cpu.features`: (name, policy as written).
+    pub cpu_features: Vec<(String, Option<String>)>,
     /// Warnings.
     pub warnings: Vec<Warning>,
     /// Why the VM cannot run as planned.
@@ -482,6 +487,12 @@ fn empty_plan(vmi: &Vmi, cpuset: &[u32]) -> GuestPlan {
         name: vmi.name.clone(),
         architecture: architecture.clone(),
         cpuset: cpuset.to_vec(),
+        cpu_model: vmi
+            .cpu
+            .model
+            .clone()
+            .unwrap_or_else(|| crate::vmi::devices::DEFAULT_CPU_MODEL.to_string()),
+        cpu_features: vmi.cpu.features.clone(),
         guest: Guest {
             sockets,
             cores,

@@ -124,6 +124,11 @@ pub fn pin(plan: &mut GuestPlan, vmi: &Vmi, view: &KvTopology, cpuset: &[u32], r
     if plan.iothreads > 0 && supplemental == 0 {
         plan.iothreadpin =
             shared_iothread_pins(plan.iothreads, vmi.vcpus(), cpuset, plan.emulatorpin.as_deref());
+    } else if vmi.io_threads_policy.is_some() && supplemental == 0 {
+        // A policy asks for IOThreads, but with no disk (written or defaulted from a volume)
+        // the converter gives the domain none, and pinning them fails (§1.9).
+        plan.fail(FailureReason::IoThreads, "domain is missing IOThreads".into());
+        return quirk_hit;
     }
 
     if let Some(rt) = &vmi.cpu.realtime {

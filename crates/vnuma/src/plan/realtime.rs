@@ -78,6 +78,45 @@ impl RealtimeMask {
     }
 }
 
+/// The scheduling policy virt-handler gives the masked vCPU threads (`SCHED_FIFO`).
+pub const POLICY: &str = "fifo";
+/// Their realtime priority.
+pub const PRIORITY: u32 = 1;
+/// `SCHED_FIFO`'s number (`/proc/PID/task/TID/stat` field 41).
+pub const SCHED_FIFO: u32 = 1;
+
+/// The vCPUs virt-handler will run with `SCHED_FIFO` priority 1 once the VM starts (it is not
+/// in the domain XML): every boot vCPU the mask enables. `None` without realtime, or with a
+/// mask virt-handler refuses.
+pub fn scheduled_vcpus(plan: &crate::plan::GuestPlan) -> Option<Vec<u32>> {
+    let mask = plan.realtime_mask.as_ref()?;
+    Some((0..plan.guest.vcpus).filter(|&v| mask.is_enabled(v)).collect())
+}
+
+/// The scheduling policy and realtime priority in a `/proc/PID/task/TID/stat` line (fields 41
+/// and 40, counted after the parenthesised command name, which may hold spaces).
+pub fn stat_sched(stat: &str) -> Option<(u32, u32)> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state)
+    let priority = fields.get(40 - 3)?.parse().ok()?;
+    let policy = fields.get(41 - 3)?.parse().ok()?;
+    Some((policy, priority))
+}
+
+/// The name of a Linux scheduling policy number.
+pub fn policy_name(policy: u32) -> String {
+    match policy {
+        0 => "SCHED_OTHER".into(),
+        1 => "SCHED_FIFO".into(),
+        2 => "SCHED_RR".into(),
+        3 => "SCHED_BATCH".into(),
+        5 => "SCHED_IDLE".into(),
+        6 => "SCHED_DEADLINE".into(),
+        n => format!("policy {n}"),
+    }
+}
+
 /// The vCPU id of a QEMU thread named `CPU <n>/KVM\n` (its `comm`), as virt-handler finds the
 /// threads it gives realtime priority.
 pub fn vcpu_thread_id(comm: &str) -> Option<u32> {
@@ -92,6 +131,19 @@ mod tests {
         let on = mask.0.iter().filter(|(_, v)| **v).map(|(k, _)| *k).collect();
         let off = mask.0.iter().filter(|(_, v)| !**v).map(|(k, _)| *k).collect();
         (on, off)
+    }
+
+    #[test]
+    fn stat_sched_reads_fields_40_and_41() {
+        // a vCPU thread under SCHED_FIFO priority 1 (fields 40 and 41 are the last two here)
+        let mut fields: Vec<String> = (4..=39).map(|n| n.to_string()).collect();
+        fields.extend(["1".into(), "1".into()]);
+        let line = format!("4242 (CPU 0/KVM) S {}", fields.join(" "));
+        assert_eq!(stat_sched(&line), Some((1, 1)));
+        let other = line.replace("CPU 0/KVM) S", "qemu) x y) S");
+        assert_eq!(stat_sched(&other), Some((1, 1)), "the last ')' ends the name");
+        assert_eq!(stat_sched("1 (init) S 0 1"), None);
+        assert_eq!(policy_name(SCHED_FIFO), "SCHED_FIFO");
     }
 
     /// `kubevirt-numa.md` §4.13, ParseCPUMask.

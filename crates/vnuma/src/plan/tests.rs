@@ -516,6 +516,7 @@ fn iothreads_with_a_dedicated_disk_and_no_policy_4_5() {
     vmi.disks = vec![Disk {
         name: "rootdisk".into(),
         dedicated_io_thread: Some(true),
+        ..Disk::default()
     }];
     let p = run(&h, &vmi, &(0..8).collect::<Vec<_>>());
     assert_eq!(p.error, None);
@@ -540,14 +541,17 @@ fn auto_policy_shares_the_emulator_cpu() {
         Disk {
             name: "disk0".into(),
             dedicated_io_thread: None,
+            ..Disk::default()
         },
         Disk {
             name: "disk1".into(),
             dedicated_io_thread: None,
+            ..Disk::default()
         },
         Disk {
             name: "ded2".into(),
             dedicated_io_thread: Some(true),
+            ..Disk::default()
         },
     ];
     let p = run(&h, &vmi, &[0, 1]);
@@ -564,15 +568,18 @@ fn iothread_counts_per_policy() {
             .map(|i| Disk {
                 name: format!("ded{i}"),
                 dedicated_io_thread: Some(true),
+                ..Disk::default()
             })
             .collect();
         d.push(Disk {
             name: "false".into(),
             dedicated_io_thread: Some(false),
+            ..Disk::default()
         });
         d.extend((1..n_shared).map(|i| Disk {
             name: format!("s{i}"),
             dedicated_io_thread: None,
+            ..Disk::default()
         }));
         d
     };
@@ -602,6 +609,7 @@ fn iothread_counts_per_policy() {
         d.push(Disk {
             name: "s4".into(),
             dedicated_io_thread: None,
+            ..Disk::default()
         });
         vmi.disks = d;
         assert_eq!(pinning::iothread_count(&vmi), total, "auto honor {cpu}");

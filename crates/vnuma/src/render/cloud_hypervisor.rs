@@ -22,6 +22,9 @@
 //!   refuses, built by hand) still get one zone each bound to the host node, without the
 //!   hugepage settings and with `prefault=on` only under immediate allocation, because a
 //!   `--numa` node without a zone has no memory.
+//! - **CPU model**: Cloud Hypervisor has no CPU model option: the guest always sees the host
+//!   CPU (like libvirt's `host-passthrough`). `host-model` and `host-passthrough` render the
+//!   same; a named model (`Skylake-Server`) is refused as [`ChError::Unsupported`].
 //! - **Hotplug**: with `maxSockets`, `max=` is `maxSockets × cores × threads` and the
 //!   topology has `maxSockets` packages. Without guest cells that is all; with cells the plan
 //!   is refused ([`ChError::HotplugSlotsInNoCell`]): KubeVirt's cells cover the boot vCPUs only,
@@ -159,6 +162,10 @@ pub enum ChError {
         /// Boot vCPUs.
         boot: u32,
     },
+    /// Something the guest asks for that Cloud Hypervisor has no option for (reason
+    /// `backend-unsupported`), e.g. a named CPU model.
+    #[error("{0}")]
+    Unsupported(String),
     /// A pin for a vCPU the guest can never have.
     #[error("vcpu {vcpu} is pinned, but the guest has at most {max} vcpus")]
     PinnedVcpuOutOfRange {
@@ -208,6 +215,13 @@ pub fn args(plan: &GuestPlan, options: &ChOptions) -> Result<Vec<String>, ChErro
             reason: failure.reason.as_str().to_string(),
             message: failure.message.clone(),
         });
+    }
+    if crate::render::libvirt::cpu_mode(&plan.cpu_model).1.is_some() {
+        return Err(ChError::Unsupported(format!(
+            "cloud hypervisor has no CPU model option (it always gives the guest the host's CPU, like \
+             host-passthrough); the VMI asks for the CPU model {}",
+            plan.cpu_model
+        )));
     }
     let g = &plan.guest;
     if is_x86(&plan.architecture) && g.threads > 2 {

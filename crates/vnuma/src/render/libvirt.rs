@@ -36,6 +36,38 @@ fn libvirt_arch(arch: &str) -> &str {
     }
 }
 
+/// `<cpu mode>` for a VMI's CPU model as KubeVirt's converter writes it (`compute/cpu.go`):
+/// `host-model` and `host-passthrough` are modes, any other name is `custom` with a `<model>`.
+pub fn cpu_mode(model: &str) -> (&'static str, Option<&str>) {
+    match model {
+        "" | "host-model" => ("host-model", None),
+        "host-passthrough" => ("host-passthrough", None),
+        named => ("custom", Some(named)),
+    }
+}
+
+/// The `<cpu><feature>`s: the VMI's, in order, then on amd64 with a named model
+/// `mpx` disabled unless the VMI names `mpx` (libvirt's model files list the deprecated `mpx`,
+/// which hosts lack).
+pub fn cpu_features(plan: &GuestPlan) -> Vec<(String, Option<String>)> {
+    let mut features = plan.cpu_features.clone();
+    let named = cpu_mode(&plan.cpu_model).1.is_some();
+    if named && plan.architecture == "amd64" && !features.iter().any(|(n, _)| n == "mpx") {
+        features.push(("mpx".into(), Some("disable".into())));
+    }
+    features
+}
+
+/// The machine type KubeVirt's webhook defaults for an architecture.
+fn machine_type(arch: &str) -> Option<&'static str> {
+    match arch {
+        "amd64" => Some("q35"),
+        "arm64" => Some("virt"),
+        "s390x" => Some("s390-ccw-virtio"),
+        _ => None,
+    }
+}
+
 /// The domain XML.
 ///
 /// ```
@@ -79,11 +111,9 @@ pub fn domain_xml(plan: &GuestPlan) -> String {
         }
         let _ = writeln!(x, "  </memoryBacking>");
     }
-    let machine = if plan.architecture == "amd64" {
-        " machine=\"q35\""
-    } else {
-        ""
-    };
+    let machine = machine_type(&plan.architecture)
+        .map(|m| format!(" machine=\"{m}\""))
+        .unwrap_or_default();
     let _ = writeln!(x, "  <os>");
     let _ = writeln!(
         x,
@@ -115,7 +145,17 @@ pub fn domain_xml(plan: &GuestPlan) -> String {
     } else {
         g.sockets
     };
-    let _ = writeln!(x, "  <cpu mode=\"host-model\">");
+    let (mode, named) = cpu_mode(&plan.cpu_model);
+    let _ = writeln!(x, "  <cpu mode=\"{mode}\">");
+    if let Some(model) = named {
+        let _ = writeln!(x, "    <model>{}</model>", escape(model));
+    }
+    for (name, policy) in cpu_features(plan) {
+        let policy = policy
+            .map(|p| format!(" policy=\"{}\"", escape(&p)))
+            .unwrap_or_default();
+        let _ = writeln!(x, "    <feature name=\"{}\"{policy}></feature>", escape(&name));
+    }
     let _ = writeln!(
         x,
         "    <topology sockets=\"{sockets}\" cores=\"{}\" threads=\"{}\"></topology>",

@@ -78,6 +78,9 @@ pub enum QemuError {
     /// The plan failed; there is nothing to run.
     #[error("the plan cannot run ({0}); no QEMU command line is rendered")]
     PlanFailed(String),
+    /// A guest this renderer cannot write faithfully (reason `backend-unsupported`).
+    #[error("{0}")]
+    Unsupported(String),
     /// A cell's memory is not a whole number of KiB.
     #[error("guest cell {cell} has {bytes} bytes, not a whole number of KiB")]
     Unaligned {
@@ -86,6 +89,23 @@ pub enum QemuError {
         /// Its size.
         bytes: u64,
     },
+}
+
+/// The `-cpu` value libvirt derives from the domain's `<cpu>`: `host` for `host-passthrough`
+/// and for `host-model` (libvirt expands that to the host's closest named model and features at
+/// start; `host` is the nearest fixed spelling), `max` for those under `tcg`, the model's name
+/// for a named model; then each `<feature>` as `name=on` (`disable`/`forbid`: `name=off`).
+pub fn default_cpu(plan: &GuestPlan, accel: &str) -> String {
+    let mut cpu = match crate::render::libvirt::cpu_mode(&plan.cpu_model) {
+        (_, Some(named)) => named.to_string(),
+        _ if accel == "tcg" => "max".to_string(),
+        _ => "host".to_string(),
+    };
+    for (name, policy) in crate::render::libvirt::cpu_features(plan) {
+        let on = !matches!(policy.as_deref(), Some("disable" | "forbid"));
+        let _ = write!(cpu, ",{name}={}", if on { "on" } else { "off" });
+    }
+    cpu
 }
 
 /// QEMU's `-numa node,cpus=` form: one `cpus=a-b` per run of consecutive vCPUs.
@@ -138,6 +158,14 @@ fn backend_object(
 pub fn args(plan: &GuestPlan, options: &QemuOptions) -> Result<Vec<String>, QemuError> {
     if let Some(e) = &plan.error {
         return Err(QemuError::PlanFailed(e.message.clone()));
+    }
+    if !matches!(plan.architecture.as_str(), "" | "amd64") {
+        return Err(QemuError::Unsupported(format!(
+            "the QEMU command line is rendered for amd64 guests only; this guest is {}, for which libvirt \
+             runs another QEMU binary and machine (on arm64 qemu-system-aarch64 -machine virt, with a GIC \
+             version it picks from the host), which vnuma cannot know: use -o xml and let libvirt derive it",
+            plan.architecture
+        )));
     }
     let g = &plan.guest;
     let mut a: Vec<String> = vec![options.binary.clone()];

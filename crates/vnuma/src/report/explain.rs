@@ -212,6 +212,22 @@ pub fn explain_with(
             set(cpus)
         );
     }
+    if let Some(vcpus) = crate::plan::realtime::scheduled_vcpus(plan) {
+        let _ = writeln!(
+            out,
+            "   Realtime: when the VM starts, virt-handler runs the threads \"CPU N/KVM\" of vCPUs {} with SCHED_FIFO priority 1 (not in the domain XML, which only turns the PMU off{}).",
+            if vcpus.is_empty() {
+                "(none)".to_string()
+            } else {
+                set(&vcpus)
+            },
+            if plan.nosharepages {
+                " and adds <nosharepages>"
+            } else {
+                ""
+            }
+        );
+    }
 
     if !plan.cells.is_empty() {
         let _ = writeln!(out, "\n3. Guest NUMA cells");

@@ -81,6 +81,8 @@ struct PlanDoc {
     vcpupin: Vec<VcpuPinDoc>,
     emulatorpin: Option<String>,
     iothreadpin: Vec<IoThreadPinDoc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    realtime: Option<RealtimeDoc>,
     cells: Vec<CellDoc>,
     numatune: Option<NumatuneDoc>,
     hugepages: Vec<HugepageDoc>,
@@ -142,6 +144,15 @@ struct VcpuPinDoc {
 struct IoThreadPinDoc {
     iothread: u32,
     cpus: String,
+}
+
+/// What virt-handler does to the vCPU threads at start under `realtime` (not in the XML);
+/// the field is left out without realtime, so plans without it read as before.
+#[derive(Serialize)]
+struct RealtimeDoc {
+    vcpus: String,
+    policy: &'static str,
+    priority: u32,
 }
 
 #[derive(Serialize)]
@@ -238,6 +249,11 @@ fn doc(plan: &GuestPlan, ctx: &Context<'_>) -> PlanDoc {
                 cpus: cpus(c),
             })
             .collect(),
+        realtime: crate::plan::realtime::scheduled_vcpus(plan).map(|v| RealtimeDoc {
+            vcpus: cpus(&v),
+            policy: crate::plan::realtime::POLICY,
+            priority: crate::plan::realtime::PRIORITY,
+        }),
         cells: plan
             .cells
             .iter()

@@ -17,6 +17,8 @@ struct PodDoc {
     qos_class: &'static str,
     exclusive_cpus: Option<u64>,
     memory_bytes: Option<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -52,7 +54,7 @@ fn map(values: &std::collections::BTreeMap<String, i64>) -> serde_json::Map<Stri
         .collect()
 }
 
-fn doc(namespace: &str, name: &str, r: &PodResources) -> PodDoc {
+fn doc(namespace: &str, name: &str, r: &PodResources, notes: &[String]) -> PodDoc {
     PodDoc {
         vmi: VmiDoc {
             namespace: namespace.to_string(),
@@ -64,21 +66,23 @@ fn doc(namespace: &str, name: &str, r: &PodResources) -> PodDoc {
         qos_class: r.qos().as_str(),
         exclusive_cpus: r.exclusive_cpus(),
         memory_bytes: r.requests.get("memory").copied(),
+        notes: notes.to_vec(),
     }
 }
 
-/// The JSON document.
-pub fn to_json(namespace: &str, name: &str, r: &PodResources) -> String {
-    json_text(&doc(namespace, name, r))
+/// The JSON document; `notes` (what the VMI cannot tell, [`crate::vmi::pod::notes`]) appear
+/// as `"notes"` when there are any.
+pub fn to_json(namespace: &str, name: &str, r: &PodResources, notes: &[String]) -> String {
+    json_text(&doc(namespace, name, r, notes))
 }
 
 /// The same as YAML.
-pub fn to_yaml(namespace: &str, name: &str, r: &PodResources) -> String {
-    yaml_text(&doc(namespace, name, r))
+pub fn to_yaml(namespace: &str, name: &str, r: &PodResources, notes: &[String]) -> String {
+    yaml_text(&doc(namespace, name, r, notes))
 }
 
-/// The table.
-pub fn to_table(namespace: &str, name: &str, r: &PodResources) -> String {
+/// The table, with a `note:` line per note.
+pub fn to_table(namespace: &str, name: &str, r: &PodResources, notes: &[String]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -105,6 +109,9 @@ pub fn to_table(namespace: &str, name: &str, r: &PodResources) -> String {
             out,
             "(memory request = {m} bytes: KubeVirt's overhead for the VM's processes)"
         );
+    }
+    for note in notes {
+        let _ = writeln!(out, "note: {note}");
     }
     out
 }

@@ -19,6 +19,20 @@ pub struct Expected {
     pub vcpupin: Vec<ExpectedPin>,
     /// Guest cells.
     pub cells: Vec<ExpectedCell>,
+    /// What realtime scheduling virt-handler gives the vCPU threads (absent in older plans).
+    #[serde(default)]
+    pub realtime: Option<ExpectedRealtime>,
+}
+
+/// `realtime` of the plan document.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExpectedRealtime {
+    /// vCPUs, kernel list.
+    pub vcpus: String,
+    /// `fifo`.
+    pub policy: String,
+    /// Realtime priority.
+    pub priority: u32,
 }
 
 /// `guest` of the plan document.
@@ -111,6 +125,9 @@ pub struct Observed {
     /// The page sizes (bytes) of the bound memory on each host node (`numa_maps`
     /// `kernelpagesize_kB`), when read.
     pub page_sizes_per_node: Option<BTreeMap<u32, BTreeSet<u64>>>,
+    /// Per vCPU (from its thread's name `CPU N/KVM`): the thread id, scheduling policy and
+    /// realtime priority (`/proc/PID/task/TID/stat` fields 41 and 40), when read.
+    pub sched: Option<BTreeMap<u32, ObservedSched>>,
 }
 
 /// Per host node, the page sizes (bytes) of the memory resident there in mappings under a
@@ -166,6 +183,62 @@ fn backend_pages(m: &ObservedMemdev) -> Result<Option<Option<u64>>, ()> {
         }),
         Some("memory-backend-file") => Ok(Some(None)),
         _ => Err(()),
+    }
+}
+
+/// The scheduling of one vCPU thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObservedSched {
+    /// Thread id.
+    pub tid: u64,
+    /// Linux policy number (1 is `SCHED_FIFO`).
+    pub policy: u32,
+    /// Realtime priority.
+    pub priority: u32,
+}
+
+fn compare_realtime(want: &ExpectedRealtime, sched: &BTreeMap<u32, ObservedSched>, out: &mut Vec<String>) {
+    use crate::plan::realtime::{SCHED_FIFO, policy_name};
+    let vcpus = match CpuSet::parse_list(&want.vcpus) {
+        Ok(set) => set,
+        Err(e) => {
+            out.push(format!("plan realtime: invalid vcpus {:?}: {e}", want.vcpus));
+            return;
+        }
+    };
+    let policy = match want.policy.as_str() {
+        "fifo" => SCHED_FIFO,
+        other => {
+            out.push(format!("plan realtime: unknown policy {other:?}"));
+            return;
+        }
+    };
+    for v in vcpus.iter() {
+        match sched.get(&v.0) {
+            None => out.push(format!(
+                "vCPU {}: no thread named \"CPU {}/KVM\" to check its realtime scheduling",
+                v.0, v.0
+            )),
+            Some(s) if s.policy != policy || s.priority != want.priority => out.push(format!(
+                "vCPU {}: its thread {} runs {} priority {}, the plan expects {} priority {} (virt-handler's realtime setting)",
+                v.0,
+                s.tid,
+                policy_name(s.policy),
+                s.priority,
+                policy_name(policy),
+                want.priority
+            )),
+            Some(_) => {}
+        }
+    }
+    for (v, s) in sched {
+        if !vcpus.contains(crate::ids::CpuId(*v)) && s.policy == policy {
+            out.push(format!(
+                "vCPU {v}: its thread {} runs {}, but the realtime mask leaves it out",
+                s.tid,
+                policy_name(s.policy)
+            ));
+        }
     }
 }
 
@@ -319,6 +392,9 @@ pub fn compare(expected: &Expected, observed: &Observed) -> Vec<String> {
                 ));
             }
         }
+    }
+    if let (Some(want), Some(sched)) = (&expected.realtime, &observed.sched) {
+        compare_realtime(want, sched, &mut out);
     }
     if let Some(bound) = &observed.bound_per_node {
         let mut want: BTreeMap<u32, u64> = BTreeMap::new();

@@ -42,6 +42,7 @@ fn matching() -> Observed {
             .collect(),
         bound_per_node: Some([(0, 33554432), (1, 33554432)].into_iter().collect()),
         page_sizes_per_node: None,
+        sched: None,
     }
 }
 
@@ -166,4 +167,66 @@ fn numa_maps_page_sizes_are_read_per_node_for_bound_memory_only() {
             .into_iter()
             .collect()
     );
+}
+
+/// Issue 10 item 6c: realtime scheduling is checked on the vCPU threads.
+#[test]
+fn realtime_scheduling_is_checked_per_vcpu_thread() {
+    let mut plan: serde_json::Value = serde_json::from_str(
+        r#"{"guest": {"sockets": 1, "cores": 4, "threads": 1, "vcpus": 4},
+            "vcpupin": [], "cells": [],
+            "realtime": {"vcpus": "0-2", "policy": "fifo", "priority": 1}}"#,
+    )
+    .unwrap();
+    let expected: Expected = serde_json::from_value(plan.clone()).unwrap();
+    let sched = |policy, priority| ObservedSched {
+        tid: 0,
+        policy,
+        priority,
+    };
+    let vcpu = |i: u32| ObservedVcpu {
+        index: i,
+        node: None,
+        socket: Some(0),
+        core: Some(i),
+        thread: Some(0),
+        thread_id: None,
+        affinity: None,
+    };
+    let mut observed = Observed {
+        vcpus: (0..4).map(vcpu).collect(),
+        sched: Some(
+            [
+                (0, sched(1, 1)),
+                (1, sched(1, 1)),
+                (2, sched(1, 1)),
+                (3, sched(0, 0)),
+            ]
+            .into_iter()
+            .map(|(v, mut s)| {
+                s.tid = 200 + u64::from(v);
+                (v, s)
+            })
+            .collect(),
+        ),
+        ..Observed::default()
+    };
+    assert_eq!(compare(&expected, &observed), Vec::<String>::new());
+    let s = observed.sched.as_mut().unwrap();
+    s.get_mut(&1).unwrap().policy = 0;
+    s.get_mut(&1).unwrap().priority = 0;
+    s.get_mut(&3).unwrap().policy = 1;
+    s.remove(&2);
+    assert_eq!(
+        compare(&expected, &observed),
+        vec![
+            "vCPU 1: its thread 201 runs SCHED_OTHER priority 0, the plan expects SCHED_FIFO priority 1 (virt-handler's realtime setting)".to_string(),
+            "vCPU 2: no thread named \"CPU 2/KVM\" to check its realtime scheduling".to_string(),
+            "vCPU 3: its thread 203 runs SCHED_FIFO, but the realtime mask leaves it out".to_string(),
+        ]
+    );
+    // a plan without realtime (or an older plan document) checks nothing
+    plan.as_object_mut().unwrap().remove("realtime");
+    let older: Expected = serde_json::from_value(plan).unwrap();
+    assert_eq!(compare(&older, &observed), Vec::<String>::new());
 }

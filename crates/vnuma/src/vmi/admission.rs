@@ -7,6 +7,7 @@ use crate::vmi::{Cause, ClusterConfig, Vmi};
 
 const INVALID: &str = "FieldValueInvalid";
 const REQUIRED: &str = "FieldValueRequired";
+const NOT_SUPPORTED: &str = "FieldValueNotSupported";
 
 /// The regular expression Kubernetes names when a quantity does not parse.
 const QUANTITY_FORMAT: &str =
@@ -20,6 +21,7 @@ fn value(q: Option<&Quantity>) -> i64 {
 pub fn validate(vmi: &Vmi, cluster: &ClusterConfig) -> Vec<Cause> {
     let p = vmi.spec_path.as_str();
     let mut causes = Vec::new();
+    causes.extend(disk_causes(vmi));
     let mut cause =
         |kind: &'static str, field: String, message: String| causes.push(Cause { kind, field, message });
     let cpu = &vmi.cpu;
@@ -267,6 +269,62 @@ pub fn validate(vmi: &Vmi, cluster: &ClusterConfig) -> Vec<Cause> {
                 INVALID,
                 "spec.template.spec.domain.memory.guest".into(),
                 "Memory hotplug is not compatible with realtime VMs".into(),
+            );
+        }
+    }
+    causes
+}
+
+/// The storage admitter's bus rules for each disk (`validateBusSupport`), run before the
+/// spec rules. They see the buses the mutating webhook defaulted, so a VirtualMachine whose
+/// disk names no bus passes its own admission and is refused when its VMI is created: those
+/// causes carry the VMI's `spec` prefix. KubeVirt names the IOThreads cause's field with the
+/// disks path twice (`spec.domain.devices.disks.domain.devices.disks[0]`); that is kept.
+fn disk_causes(vmi: &Vmi) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    for (idx, disk) in vmi.disks.iter().enumerate() {
+        let Some(bus) = disk.bus.as_deref() else {
+            continue;
+        };
+        let p = if disk.bus_defaulted {
+            "spec"
+        } else {
+            vmi.spec_path.as_str()
+        };
+        let disks = format!("{p}.domain.devices.disks");
+        let target = disk.target.unwrap_or(crate::vmi::DiskTargetKind::Disk);
+        let bus_field = format!("{disks}[{idx}].{}.bus", target.as_str());
+        let mut cause = |kind: &'static str, field: String, message: String| {
+            causes.push(Cause { kind, field, message });
+        };
+        match bus {
+            "ide" => cause(INVALID, bus_field, "IDE bus is not supported".into()),
+            "virtio" if target == crate::vmi::DiskTargetKind::Cdrom => cause(
+                INVALID,
+                bus_field,
+                "Bus type virtio is invalid for CD-ROM device".into(),
+            ),
+            "sata" if disk.read_only => {
+                cause(
+                    INVALID,
+                    bus_field,
+                    "sata hard-disks do not support read-only.".into(),
+                );
+            }
+            "virtio" | "sata" | "scsi" | "usb" => {}
+            other => cause(
+                INVALID,
+                bus_field,
+                format!(
+                    "{disks}[{idx}] is set with an unrecognized bus {other}, must be one of: [virtio scsi sata usb]"
+                ),
+            ),
+        }
+        if disk.dedicated_io_thread == Some(true) && bus != "virtio" {
+            cause(
+                NOT_SUPPORTED,
+                format!("{disks}.domain.devices.disks[{idx}]"),
+                format!("IOThreads are not supported for disks on a {bus} bus"),
             );
         }
     }

@@ -26,6 +26,7 @@ struct Configuration {
     architecture_configuration: Option<ArchitectureConfiguration>,
     additional_guest_memory_overhead_ratio: Option<String>,
     vm_rollout_strategy: Option<String>,
+    cpu_model: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,6 +82,7 @@ pub fn read_cluster_config(source: Source<'_>) -> Result<ClusterConfig, VmiError
     }
     config.memory_overhead_ratio = conf.additional_guest_memory_overhead_ratio;
     config.live_update = conf.vm_rollout_strategy.is_none_or(|s| s == "LiveUpdate");
+    config.cpu_model = conf.cpu_model.filter(|m| !m.is_empty());
     config.annotations = kv.metadata.and_then(|m| m.annotations).unwrap_or_default();
     Ok(config)
 }

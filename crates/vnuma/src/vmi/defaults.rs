@@ -69,4 +69,7 @@ pub fn apply(vmi: &mut Vmi, cluster: &ClusterConfig) {
         vmi.annotations
             .insert(EVEN_PARITY_ANNOTATION.to_string(), value.clone());
     }
+
+    // Volume disks, disk targets and buses, the CPU model.
+    crate::vmi::devices::apply_defaults(vmi, cluster);
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::vmi::instancetype::{self, Catalogue};
 use crate::vmi::quantity::Quantity;
 use crate::vmi::select::{self, Selector};
-use crate::vmi::{CpuSpec, Disk, MemorySpec, Realtime, Resources, Vmi, VmiError};
+use crate::vmi::{CpuSpec, MemorySpec, Realtime, Resources, Vmi, VmiError, devices};
 use crate::vmi::{schema, wire};
 
 /// One YAML source: its name for messages and its text.
@@ -246,7 +246,7 @@ pub fn convert(
     let limits = resources.limits.unwrap_or_default();
     let memory = domain.memory.clone();
     let mem = memory.clone().unwrap_or_default();
-    Ok(Vmi {
+    let mut vmi = Vmi {
         namespace: meta.namespace.clone().unwrap_or_else(|| "default".into()),
         name: meta.name.clone().unwrap_or_default(),
         annotations: meta.annotations.clone().unwrap_or_default(),
@@ -264,6 +264,7 @@ pub fn convert(
                 .as_ref()
                 .is_some_and(|n| n.guest_mapping_passthrough.is_some()),
             realtime: cpu.realtime.as_ref().map(|r| Realtime { mask: r.mask.clone() }),
+            ..CpuSpec::default()
         },
         memory: MemorySpec {
             present: memory.is_some(),
@@ -282,18 +283,10 @@ pub fn convert(
             .io_threads
             .as_ref()
             .and_then(|i| i.supplemental_pool_thread_count),
-        disks: domain
-            .devices
-            .as_ref()
-            .and_then(|d| d.disks.clone())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|d| Disk {
-                name: d.name.unwrap_or_default(),
-                dedicated_io_thread: d.dedicated_io_thread,
-            })
-            .collect(),
         autoattach_graphics_device: domain.devices.as_ref().and_then(|d| d.autoattach_graphics_device),
         spec_path: prefix.to_string(),
-    })
+        ..Vmi::default()
+    };
+    devices::read(&mut vmi, spec, origin)?;
+    Ok(vmi)
 }

@@ -8,6 +8,7 @@
 pub mod admission;
 pub mod cluster;
 pub mod defaults;
+pub mod devices;
 pub mod input;
 pub mod instancetype;
 pub mod pod;
@@ -52,6 +53,16 @@ pub struct Vmi {
     pub disks: Vec<Disk>,
     /// `spec.domain.devices.autoattachGraphicsDevice`.
     pub autoattach_graphics_device: Option<bool>,
+    /// `spec.volumes[].name` (a volume without a disk or filesystem gets a default disk).
+    pub volumes: Vec<String>,
+    /// `spec.domain.devices.filesystems[].name`.
+    pub filesystems: Vec<String>,
+    /// `spec.domain.devices.gpus` and `hostDevices`: VFIO devices.
+    pub passthrough_devices: Vec<PassthroughDevice>,
+    /// Names of the SR-IOV interfaces (`spec.domain.devices.interfaces[].sriov`): VFIO too.
+    pub sriov_interfaces: Vec<String>,
+    /// The other things KubeVirt's memory overhead counts.
+    pub overhead_extras: OverheadExtras,
     /// The field path of the spec in its object (`spec` for a VMI, `spec.template.spec` for a
     /// VirtualMachine): admission messages start with it.
     pub spec_path: String,
@@ -78,6 +89,10 @@ pub struct CpuSpec {
     pub passthrough: bool,
     /// `realtime`, with its mask.
     pub realtime: Option<Realtime>,
+    /// `model` (`host-model`, `host-passthrough` or a named model); defaulted by the webhook.
+    pub model: Option<String>,
+    /// `features`: (name, policy as written).
+    pub features: Vec<(String, Option<String>)>,
 }
 
 /// `spec.domain.cpu.realtime`.
@@ -120,6 +135,65 @@ pub struct Disk {
     pub name: String,
     /// `dedicatedIOThread`.
     pub dedicated_io_thread: Option<bool>,
+    /// Which target the disk has (`disk`, `lun`, `cdrom`); `None` when none is written (the
+    /// webhook then makes it a `disk`).
+    pub target: Option<DiskTargetKind>,
+    /// The target's `bus` (as written, then defaulted by the webhook).
+    pub bus: Option<String>,
+    /// Whether the webhook chose the bus (it was not written).
+    pub bus_defaulted: bool,
+    /// `disk.readonly`.
+    pub read_only: bool,
+}
+
+/// The target of a disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskTargetKind {
+    /// `disk`.
+    Disk,
+    /// `lun`.
+    Lun,
+    /// `cdrom`.
+    Cdrom,
+}
+
+impl DiskTargetKind {
+    /// The API's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiskTargetKind::Disk => "disk",
+            DiskTargetKind::Lun => "lun",
+            DiskTargetKind::Cdrom => "cdrom",
+        }
+    }
+}
+
+/// What else adds to KubeVirt's memory overhead (`GetMemoryOverhead`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OverheadExtras {
+    /// `exec` liveness and readiness probes (0-2).
+    pub exec_probes: u32,
+    /// A `downwardMetrics` volume.
+    pub downward_metrics_volume: bool,
+    /// `launchSecurity.sev` or `snp`.
+    pub sev: bool,
+    /// A TPM that is not disabled.
+    pub tpm: bool,
+    /// `memory.reservedOverhead.addedOverhead`.
+    pub added_overhead: Option<Quantity>,
+}
+
+/// A GPU or host device.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PassthroughDevice {
+    /// `gpus` or `hostDevices`.
+    pub list: &'static str,
+    /// Name.
+    pub name: String,
+    /// `deviceName`: the device plugin's resource.
+    pub device_name: Option<String>,
+    /// Allocated through a DRA claim (`claimName`) instead.
+    pub claim: bool,
 }
 
 /// Cluster-wide settings, from a `KubeVirt` CR (`--kubevirt-config`) or KubeVirt's defaults.
@@ -139,6 +213,8 @@ pub struct ClusterConfig {
     pub live_update: bool,
     /// Annotations of the KubeVirt CR (the even-parity annotation is copied from here).
     pub annotations: BTreeMap<String, String>,
+    /// `spec.configuration.cpuModel`: the CPU model of VMIs that name none.
+    pub cpu_model: Option<String>,
 }
 
 impl Default for ClusterConfig {
@@ -151,6 +227,7 @@ impl Default for ClusterConfig {
             memory_overhead_ratio: None,
             live_update: true,
             annotations: BTreeMap::new(),
+            cpu_model: None,
         }
     }
 }
@@ -176,6 +253,12 @@ impl Vmi {
     pub fn topology(&self) -> (u32, u32, u32) {
         let one = |n: u32| n.max(1);
         (one(self.cpu.sockets), one(self.cpu.cores), one(self.cpu.threads))
+    }
+
+    /// Whether KubeVirt counts the VMI as a VFIO one (`IsVFIOVMI`): any GPU, host device or
+    /// SR-IOV interface.
+    pub fn is_vfio(&self) -> bool {
+        !self.passthrough_devices.is_empty() || !self.sriov_interfaces.is_empty()
     }
 
     /// Guest memory as `GetVirtualMemory` reads it: `memory.guest`; else `limits.memory` when

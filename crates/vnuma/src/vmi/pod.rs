@@ -101,12 +101,31 @@ pub fn memory_overhead(vmi: &Vmi, cluster: &ClusterConfig) -> i64 {
     if vmi.architecture.as_deref() == Some("arm64") {
         overhead += 128 * MI;
     }
+    if vmi.is_vfio() {
+        overhead += 1024 * MI; // GPUs, host devices, SR-IOV interfaces (IsVFIOVMI)
+    }
+    let extras = &vmi.overhead_extras;
+    if extras.downward_metrics_volume {
+        overhead += MI;
+    }
+    if extras.exec_probes > 0 {
+        overhead += i64::from(extras.exec_probes) * 10 * MI + 100 * MI; // virt-probe
+    }
+    if extras.sev {
+        overhead += 256 * MI;
+    }
+    if extras.tpm {
+        overhead += 53 * MI; // swtpm
+    }
     let guaranteed_ask = vmi.resources.requests_cpu.is_some()
         && vmi.resources.requests_cpu == vmi.resources.limits_cpu
         && vmi.resources.requests_memory.is_some()
         && vmi.resources.requests_memory == vmi.resources.limits_memory;
     if vmi.cpu.dedicated || guaranteed_ask {
         overhead += 100 * MI;
+    }
+    if let Some(added) = &extras.added_overhead {
+        overhead = overhead.saturating_add(added.value());
     }
     // additionalGuestMemoryOverheadRatio multiplies the whole overhead (exactly, in milli)
     if let Some(milli) = cluster
@@ -129,6 +148,20 @@ pub fn parity_mismatch(vmi: &Vmi, cluster: &ClusterConfig) -> Option<(i64, i64)>
     let cpu = |r: PodResources| r.requests.get("cpu").copied().unwrap_or(0);
     let (pod, launcher) = (cpu(render(vmi, cluster, false)), cpu(render(vmi, cluster, true)));
     (pod != launcher).then_some((pod, launcher))
+}
+
+/// What the rendered resources leave out because the VMI alone cannot tell: each SR-IOV
+/// interface's device-plugin resource, named by its NetworkAttachmentDefinition.
+pub fn notes(vmi: &Vmi) -> Vec<String> {
+    vmi.sriov_interfaces
+        .iter()
+        .map(|iface| {
+            format!(
+                "SR-IOV interface {iface:?} also asks for 1 of its network's SR-IOV resource: the resource name is in \
+                 the NetworkAttachmentDefinition's k8s.v1.cni.cncf.io/resourceName annotation, which the VMI does not carry"
+            )
+        })
+        .collect()
 }
 
 /// The compute container's resources. With `fix_parity` the emulator's parity uses what the
@@ -162,6 +195,11 @@ pub fn render(vmi: &Vmi, cluster: &ClusterConfig, fix_parity: bool) -> PodResour
         *l += 50_000_000;
     }
     r.limits.insert("devices.kubevirt.io/kvm".into(), 1);
+    // GPUs and host devices from device plugins: 1 each, in limits and requests
+    for (name, count) in crate::vmi::devices::device_plugin_resources(vmi) {
+        *r.limits.entry(name.clone()).or_default() += count;
+        *r.requests.entry(name).or_default() += count;
+    }
 
     // WithMemoryRequests
     if !r.requests.contains_key("memory") {

@@ -90,6 +90,29 @@ pub struct VmiSpec {
     pub domain: Option<DomainSpec>,
     /// `amd64`, `arm64`, `s390x`.
     pub architecture: Option<String>,
+    /// Volumes (one without a disk or filesystem of its name gets a default disk).
+    pub volumes: Option<Vec<Volume>>,
+    /// Liveness probe (an `exec` one adds memory overhead).
+    pub liveness_probe: Option<Probe>,
+    /// Readiness probe (likewise).
+    pub readiness_probe: Option<Probe>,
+}
+
+/// One volume: its name, and whether it is the downward-metrics disk (memory overhead).
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct Volume {
+    /// Name.
+    pub name: Option<String>,
+    /// A downward-metrics volume.
+    #[serde(rename = "downwardMetrics")]
+    pub downward_metrics: Option<Empty>,
+}
+
+/// A probe: only whether it runs a command matters here.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct Probe {
+    /// An exec probe.
+    pub exec: Option<Empty>,
 }
 
 /// `spec.domain`.
@@ -108,6 +131,17 @@ pub struct DomainSpec {
     pub io_threads: Option<IoThreads>,
     /// Devices (disks matter for IOThreads).
     pub devices: Option<Devices>,
+    /// Launch security (SEV adds memory overhead).
+    pub launch_security: Option<LaunchSecurity>,
+}
+
+/// `spec.domain.launchSecurity`.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct LaunchSecurity {
+    /// AMD SEV (and SEV-ES).
+    pub sev: Option<Empty>,
+    /// AMD SEV-SNP.
+    pub snp: Option<Empty>,
 }
 
 /// `spec.domain.cpu`.
@@ -124,6 +158,8 @@ pub struct Cpu {
     pub max_sockets: Option<u32>,
     /// CPU model.
     pub model: Option<String>,
+    /// CPU features.
+    pub features: Option<Vec<CpuFeature>>,
     /// Dedicated CPUs.
     pub dedicated_cpu_placement: Option<bool>,
     /// One extra CPU for the emulator thread.
@@ -132,6 +168,15 @@ pub struct Cpu {
     pub numa: Option<Numa>,
     /// Realtime.
     pub realtime: Option<Realtime>,
+}
+
+/// One `spec.domain.cpu.features` item.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct CpuFeature {
+    /// Feature name.
+    pub name: Option<String>,
+    /// `force`, `require`, `optional`, `disable`, `forbid`.
+    pub policy: Option<String>,
 }
 
 /// `spec.domain.cpu.numa`.
@@ -164,6 +209,16 @@ pub struct Memory {
     pub max_guest: Option<QuantityText>,
     /// Hugepages.
     pub hugepages: Option<Hugepages>,
+    /// Extra overhead the user reserves.
+    pub reserved_overhead: Option<ReservedOverhead>,
+}
+
+/// `spec.domain.memory.reservedOverhead`.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct ReservedOverhead {
+    /// Added to KubeVirt's memory overhead.
+    #[serde(rename = "addedOverhead")]
+    pub added_overhead: Option<QuantityText>,
 }
 
 /// `spec.domain.memory.hugepages`.
@@ -200,6 +255,53 @@ pub struct Devices {
     pub disks: Option<Vec<Disk>>,
     /// Whether a video device is attached (memory overhead).
     pub autoattach_graphics_device: Option<bool>,
+    /// Filesystems (a volume they name gets no default disk).
+    pub filesystems: Option<Vec<Filesystem>>,
+    /// GPUs (VFIO).
+    pub gpus: Option<Vec<PassthroughDevice>>,
+    /// Host devices (VFIO).
+    #[serde(rename = "hostDevices")]
+    pub host_devices: Option<Vec<PassthroughDevice>>,
+    /// Network interfaces (SR-IOV ones are VFIO).
+    pub interfaces: Option<Vec<Interface>>,
+    /// A TPM (its swtpm process adds memory overhead).
+    pub tpm: Option<Tpm>,
+}
+
+/// `spec.domain.devices.tpm`.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct Tpm {
+    /// Off when `false`.
+    pub enabled: Option<bool>,
+}
+
+/// One filesystem: only its name matters here.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct Filesystem {
+    /// Name.
+    pub name: Option<String>,
+}
+
+/// A GPU or host device (`v1.GPU`, `v1.HostDevice`): a device-plugin resource, or a DRA claim.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct PassthroughDevice {
+    /// Name.
+    pub name: Option<String>,
+    /// The device plugin's resource name, e.g. `nvidia.com/TU104GL_Tesla_T4`.
+    #[serde(rename = "deviceName")]
+    pub device_name: Option<String>,
+    /// DRA claim (instead of `deviceName`).
+    #[serde(rename = "claimName")]
+    pub claim_name: Option<String>,
+}
+
+/// One network interface: its name and whether it is SR-IOV.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct Interface {
+    /// Name.
+    pub name: Option<String>,
+    /// Present (an empty object) for an SR-IOV interface.
+    pub sriov: Option<Empty>,
 }
 
 /// One disk.
@@ -211,6 +313,21 @@ pub struct Disk {
     /// Own IOThread. KubeVirt spells it with capitals (`dedicatedIOThread`).
     #[serde(rename = "dedicatedIOThread")]
     pub dedicated_io_thread: Option<bool>,
+    /// A disk target.
+    pub disk: Option<DiskTarget>,
+    /// A LUN target.
+    pub lun: Option<DiskTarget>,
+    /// A CD-ROM target.
+    pub cdrom: Option<DiskTarget>,
+}
+
+/// `disk`, `lun` or `cdrom` of a disk: only the bus matters here.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct DiskTarget {
+    /// `virtio`, `sata`, `scsi`, `usb`.
+    pub bus: Option<String>,
+    /// Read-only (`readonly`, all lower case in the API).
+    pub readonly: Option<bool>,
 }
 
 /// A Kubernetes quantity as written: a string (`64Mi`) or a bare YAML number (`4`).

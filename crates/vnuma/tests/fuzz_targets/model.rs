@@ -410,10 +410,14 @@ impl VmiShape {
                 .map(|(i, &dedicated)| Disk {
                     name: format!("disk{i}"),
                     dedicated_io_thread: Some(dedicated),
+                    target: Some(vnuma::vmi::DiskTargetKind::Disk),
+                    bus: Some("virtio".into()),
+                    ..Disk::default()
                 })
                 .collect(),
             autoattach_graphics_device: None,
             spec_path: "spec".into(),
+            ..Vmi::default()
         }
     }
 }

@@ -380,3 +380,72 @@ fn several_problems_are_all_listed() {
     vmi.io_threads_policy = Some("fast".into());
     assert_eq!(causes(&vmi).len(), 4, "{:?}", causes(&vmi));
 }
+
+/// Issue 10 item 2: a dedicated IOThread on a bus other than virtio (`validateBusSupport`,
+/// `vmi-create-admitter_test.go` "IOThreads are not supported" for sata, scsi and usb). The
+/// field names the disks path twice, as KubeVirt writes it.
+#[test]
+fn iothreads_on_a_non_virtio_bus_are_rejected() {
+    use crate::vmi::{Disk, DiskTargetKind};
+    for bus in ["sata", "scsi", "usb"] {
+        let mut vmi = minimal();
+        vmi.disks = vec![
+            Disk {
+                name: "disk-with-dedicated-io-thread".into(),
+                dedicated_io_thread: Some(true),
+                target: Some(DiskTargetKind::Disk),
+                bus: Some(bus.into()),
+                ..Disk::default()
+            },
+            Disk {
+                name: "disk-with-dedicated-io-thread-and-virtio".into(),
+                dedicated_io_thread: Some(true),
+                target: Some(DiskTargetKind::Disk),
+                bus: Some("virtio".into()),
+                ..Disk::default()
+            },
+            Disk {
+                name: "disk-without-dedicated-io-thread-and-with-sata".into(),
+                dedicated_io_thread: Some(false),
+                target: Some(DiskTargetKind::Disk),
+                bus: Some("sata".into()),
+                ..Disk::default()
+            },
+        ];
+        let found = validate(&vmi, &ClusterConfig::default());
+        assert_eq!(found.len(), 1, "{bus}: {found:?}");
+        assert_eq!(found[0].kind, "FieldValueNotSupported");
+        assert_eq!(
+            found[0].field,
+            "fake.domain.devices.disks.domain.devices.disks[0]"
+        );
+        assert_eq!(
+            found[0].message,
+            format!("IOThreads are not supported for disks on a {bus} bus")
+        );
+    }
+}
+
+/// Siblings of item 2: the other bus rules of `validateBusSupport`.
+#[test]
+fn disk_bus_rules() {
+    use crate::vmi::{Disk, DiskTargetKind};
+    let disk = |target, bus: &str, read_only| Disk {
+        name: "d".into(),
+        target: Some(target),
+        bus: Some(bus.into()),
+        read_only,
+        ..Disk::default()
+    };
+    let cases = [
+        (disk(DiskTargetKind::Cdrom, "virtio", false), "fake.domain.devices.disks[0].cdrom.bus", "Bus type virtio is invalid for CD-ROM device".to_string()),
+        (disk(DiskTargetKind::Disk, "ide", false), "fake.domain.devices.disks[0].disk.bus", "IDE bus is not supported".to_string()),
+        (disk(DiskTargetKind::Disk, "sata", true), "fake.domain.devices.disks[0].disk.bus", "sata hard-disks do not support read-only.".to_string()),
+        (disk(DiskTargetKind::Lun, "nvme", false), "fake.domain.devices.disks[0].lun.bus", "fake.domain.devices.disks[0] is set with an unrecognized bus nvme, must be one of: [virtio scsi sata usb]".to_string()),
+    ];
+    for (d, field, message) in cases {
+        let mut vmi = minimal();
+        vmi.disks = vec![d];
+        assert_eq!(causes(&vmi), vec![(field.to_string(), message)]);
+    }
+}

@@ -164,3 +164,46 @@ fn the_overhead_ratio_scales_the_whole_overhead() {
     };
     assert_eq!(memory_overhead(&seed(), &cluster), 2 * 432_144_384);
 }
+
+/// Issue 10 item 6a: a GPU (or host device, or SR-IOV interface) makes the VMI a VFIO one:
+/// +1Gi overhead; a device-plugin GPU adds its resource to limits and requests.
+#[test]
+fn vfio_devices_add_overhead_and_device_plugin_resources() {
+    let mut vmi = seed();
+    vmi.passthrough_devices = vec![crate::vmi::PassthroughDevice {
+        list: "gpus",
+        name: "gpu1".into(),
+        device_name: Some("nvidia.com/TU104GL_Tesla_T4".into()),
+        claim: false,
+    }];
+    let cluster = ClusterConfig::default();
+    assert_eq!(memory_overhead(&vmi, &cluster), 432_144_384 + (1 << 30));
+    let r = render(&vmi, &cluster, false);
+    assert_eq!(r.limits["nvidia.com/TU104GL_Tesla_T4"], 1);
+    assert_eq!(r.requests["nvidia.com/TU104GL_Tesla_T4"], 1);
+    assert_eq!(r.requests["memory"], 432_144_384 + (1 << 30));
+    assert!(notes(&vmi).is_empty());
+    let mut sriov = seed();
+    sriov.sriov_interfaces = vec!["fast".into()];
+    assert_eq!(memory_overhead(&sriov, &cluster), 432_144_384 + (1 << 30));
+    assert_eq!(notes(&sriov).len(), 1);
+}
+
+/// Siblings of item 6a: TPM, exec probes, the downward-metrics disk, SEV and the reserved
+/// overhead (`GetMemoryOverhead`).
+#[test]
+fn the_other_overhead_terms() {
+    let cluster = ClusterConfig::default();
+    let mut vmi = seed();
+    vmi.overhead_extras = crate::vmi::OverheadExtras {
+        exec_probes: 1,
+        downward_metrics_volume: true,
+        sev: true,
+        tpm: true,
+        added_overhead: Quantity::parse("1Gi").ok(),
+    };
+    assert_eq!(
+        memory_overhead(&vmi, &cluster),
+        432_144_384 + ((10 + 100 + 1 + 256 + 53 + 1024) << 20)
+    );
+}
