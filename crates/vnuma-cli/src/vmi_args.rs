@@ -53,6 +53,11 @@ pub(crate) fn vmi_error(error: VmiError) -> Failure {
     Failure::input(error)
 }
 
+/// `--validate` over the KubeVirt objects of one input.
+fn check_fields(source: Source<'_>) -> Result<(), Failure> {
+    crate::validate::check(source.origin, || unknown_fields(source).map_err(vmi_error))
+}
+
 /// Reads the VMI, applies KubeVirt's defaults and runs its admission. `host` is the `--host`
 /// argument, to refuse two inputs on stdin.
 pub(crate) fn load(args: &VmiArgs, host: Option<&str>) -> Result<(Vmi, ClusterConfig), Failure> {
@@ -82,43 +87,26 @@ pub(crate) fn load(args: &VmiArgs, host: Option<&str>) -> Result<(Vmi, ClusterCo
         .iter()
         .map(|(o, t)| Source { origin: o, text: t })
         .collect();
-    crate::validate::check(&origin, || {
-        unknown_fields(Source {
-            origin: &origin,
-            text: &text,
-        })
-        .map_err(vmi_error)
-    })?;
-    for source in &extra {
-        crate::validate::check(source.origin, || unknown_fields(*source).map_err(vmi_error))?;
+    let main = Source {
+        origin: &origin,
+        text: &text,
+    };
+    for source in std::iter::once(&main).chain(&extra) {
+        check_fields(*source)?;
     }
     let selector = Selector::parse(args.name.as_deref(), args.namespace.as_deref())
         .map_err(|e| Failure::input(anyhow!("{e}")))?;
-    let mut vmi = read_vmi_selected(
-        Source {
-            origin: &origin,
-            text: &text,
-        },
-        &extra,
-        &selector,
-    )
-    .map_err(vmi_error)?;
+    let mut vmi = read_vmi_selected(main, &extra, &selector).map_err(vmi_error)?;
     let cluster_config = match &args.kubevirt_config {
         Some(path) => {
             let origin = path.display().to_string();
             let text = read_input(&origin).map_err(Failure::input)?;
-            crate::validate::check(&origin, || {
-                unknown_fields(Source {
-                    origin: &origin,
-                    text: &text,
-                })
-                .map_err(vmi_error)
-            })?;
-            cluster::read_cluster_config(Source {
+            let source = Source {
                 origin: &origin,
                 text: &text,
-            })
-            .map_err(vmi_error)?
+            };
+            check_fields(source)?;
+            cluster::read_cluster_config(source).map_err(vmi_error)?
         }
         None => ClusterConfig::default(),
     };
