@@ -18,6 +18,7 @@ pub mod plan;
 pub mod render;
 pub mod report;
 pub mod reschedule;
+pub mod text;
 pub mod topology;
 pub mod verify;
 pub mod vmi;

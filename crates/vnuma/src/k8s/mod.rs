@@ -2,7 +2,9 @@
 //! machinery gives every object, independent of any one API group.
 //!
 //! - [`fields`]: known-field trees and the unknown-field check of `--validate`.
+//! - [`pages`]: page sizes as Kubernetes names them.
 
 pub mod fields;
+pub mod pages;
 #[cfg(test)]
 pub(crate) mod trace;

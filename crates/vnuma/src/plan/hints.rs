@@ -8,8 +8,8 @@
 //!   line), another node with enough free pages, and `--allow-hugepage-shortfall`.
 
 use crate::ids::{CpuId, NodeId};
+use crate::k8s::pages::page_size_label;
 use crate::plan::{CpusetSource, Failure, FailureReason, GuestPlan};
-use crate::report::page_size_label;
 use crate::topology::HostTopology;
 use crate::vmi::{EVEN_PARITY_ANNOTATION, Vmi};
 

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use crate::ids::NodeId;
+use crate::k8s::pages::page_size_label;
 use crate::plan::{FailureReason, GuestPlan, HugepageVerdict};
-use crate::report::page_size_label;
 use crate::topology::HostTopology;
 
 /// Fills `plan.hugepages` and fails (or warns, when `allow_shortfall`) on a shortfall.

@@ -264,7 +264,7 @@ pub fn pinning_json(plan: &GuestPlan) -> String {
         "emulator": plan.emulatorpin.as_deref().map(list),
         "iothreads": plan.iothreadpin.iter().map(|(t, c)| serde_json::json!({"iothread": t, "cpus": list(c)})).collect::<Vec<_>>(),
     });
-    crate::report::json_text(&doc)
+    crate::text::json_text(&doc)
 }
 
 #[cfg(test)]

@@ -12,33 +12,8 @@ pub mod svg;
 pub mod terminal;
 pub mod topology;
 
-use serde::Serialize;
-
-/// A document as pretty JSON with a final newline (every `-o json`).
-pub fn json_text<T: Serialize>(doc: &T) -> String {
-    let mut text = serde_json::to_string_pretty(doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    text.push('\n');
-    text
-}
-
-/// The same document as YAML (every `-o yaml`), through serde_json's value so key order and
-/// nulls match the JSON form.
-pub fn yaml_text<T: Serialize>(doc: &T) -> String {
-    let value = serde_json::to_value(doc).unwrap_or(serde_json::Value::Null);
-    serde_saphyr::to_string(&value).unwrap_or_else(|e| format!("error: {e}\n"))
-}
-
-/// A page size the way Kubernetes and KubeVirt name it: `2Mi`, `1Gi`, `64Ki`.
-pub fn page_size_label(bytes: u64) -> String {
-    const UNITS: [(u64, &str); 4] = [(1 << 40, "Ti"), (1 << 30, "Gi"), (1 << 20, "Mi"), (1 << 10, "Ki")];
-    UNITS
-        .iter()
-        .find(|(unit, _)| bytes >= *unit && bytes.is_multiple_of(*unit))
-        .map_or_else(
-            || format!("{bytes}"),
-            |(unit, name)| format!("{}{name}", bytes / unit),
-        )
-}
+pub use crate::k8s::pages::page_size_label;
+pub use crate::text::{json_text, yaml_text};
 
 /// A memory size for people: `32 GiB`, `1.5 GiB`, `512 MiB`, `0 B`.
 pub fn human_bytes(bytes: u64) -> String {
