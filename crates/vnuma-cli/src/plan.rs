@@ -292,22 +292,7 @@ fn kubelet_facts(
     let request = pod_request(vmi, cluster, fix_quirks);
     let allocation = allocate(host, &config, &request, &existing).map_err(Failure::input)?;
     let pod_cpus = u32::try_from(request.cpu_millis / 1000).unwrap_or(u32::MAX);
-    let vcpus = vmi.vcpus();
-    let supplemental = if vmi.io_threads_policy.as_deref() == Some("supplementalPool") {
-        u32::try_from(vmi.supplemental_pool_thread_count.unwrap_or(0)).unwrap_or(0)
-    } else {
-        0
-    };
-    let emulator = pod_cpus.saturating_sub(vcpus + supplemental);
-    let mut why = vec![format!("{vcpus} vCPUs")];
-    if emulator > 0 {
-        why.push(format!(
-            "{emulator} for the emulator thread (isolateEmulatorThread)"
-        ));
-    }
-    if supplemental > 0 {
-        why.push(format!("{supplemental} supplemental IOThread(s)"));
-    }
+    let (_, why) = vnuma::plan::hints::cpus_needed(vmi);
     let count = |set: &CpuSet, node: &vnuma::topology::Node| {
         u32::try_from(node.cpus.iter().filter(|c| set.contains(**c)).count()).unwrap_or(u32::MAX)
     };
@@ -326,7 +311,7 @@ fn kubelet_facts(
         .collect();
     Ok(vnuma::report::explain::KubeletFacts {
         pod_cpus,
-        pod_cpus_why: why.join(" + "),
+        pod_cpus_why: why,
         cpu_manager_policy: config.cpu_manager_policy.clone(),
         topology_manager_policy: config.topology_manager_policy.clone(),
         nodes,

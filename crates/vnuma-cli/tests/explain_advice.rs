@@ -45,7 +45,7 @@ fn a_pod_too_big_for_any_node_under_single_numa_node_gets_no_single_numa_node_ad
     assert!(
         text.contains(
             "   - topologyManagerPolicy: single-numa-node is already set, and no node can hold the pod alone \
-             (the pod needs 17 CPUs: 16 vCPUs + 1 for the emulator thread (isolateEmulatorThread); the most any \
+             (the pod needs 17 CPUs: 16 vCPUs + 1 emulator thread CPU (isolateEmulatorThread); the most any \
              node has is: node 1 has 16 free of 16 CPUs), so the kubelet rejects it with TopologyAffinityError."
         ),
         "{text}"
