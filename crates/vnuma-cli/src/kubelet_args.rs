@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use vnuma::cpuset::CpuSet;
 use vnuma::kubelet::allocate::Existing;
-use vnuma::kubelet::config::{KubeletConfig, read_cpu_manager_state, read_kubelet_config};
-use vnuma::kubelet::memory_manager::MemoryManagerCheckpoint;
+use vnuma::kubelet::config::KubeletConfig;
+use vnuma::pipeline::KubeletSources;
 use vnuma::vmi::input::Source;
 
 use crate::Failure;
@@ -38,70 +38,46 @@ fn list(flag: &str, text: &str) -> Result<CpuSet, Failure> {
     CpuSet::parse_list(text).map_err(|e| Failure::input(anyhow!("{flag}: invalid cpu list {text:?}: {e}")))
 }
 
-/// The configuration and the existing allocations.
+/// The configuration and the existing allocations: the files read here, the rest is
+/// [`vnuma::pipeline::load_kubelet`].
 pub(crate) fn load(args: &KubeletArgs) -> Result<(KubeletConfig, Existing), Failure> {
-    let mut config = match &args.kubelet_config {
-        Some(path) => {
-            let origin = path.display().to_string();
-            let text = read_input(&origin).map_err(Failure::input)?;
-            crate::validate::check(&origin, || {
-                vnuma::kubelet::config_fields::unknown_fields(Source {
-                    origin: &origin,
-                    text: &text,
-                })
-                .map_err(Failure::input)
-            })?;
-            read_kubelet_config(Source {
-                origin: &origin,
-                text: &text,
-            })
-            .map_err(Failure::input)?
-        }
-        None => KubeletConfig::assumed_defaults(),
+    let read = |path: &PathBuf| -> Result<(String, String), Failure> {
+        let origin = path.display().to_string();
+        let text = read_input(&origin).map_err(Failure::input)?;
+        Ok((origin, text))
     };
-    if let Some(reserved) = &args.reserved {
-        config.reserved_system_cpus = list("--reserved", reserved)?;
-        config.reserved_cpu_millis =
-            Some(i64::try_from(config.reserved_system_cpus.len()).unwrap_or(i64::MAX) * 1000);
+    let config = args.kubelet_config.as_ref().map(read).transpose()?;
+    if let Some((origin, text)) = &config {
+        crate::validate::check(origin, || {
+            vnuma::kubelet::config_fields::unknown_fields(Source { origin, text }).map_err(Failure::input)
+        })?;
     }
-    let mut existing = Existing::default();
-    if let Some(allocated) = &args.allocated {
-        existing.assigned_cpus = list("--allocated", allocated)?;
-    }
-    if let Some(path) = &args.cpu_manager_state {
-        let origin = path.display().to_string();
-        let text = read_input(&origin).map_err(Failure::input)?;
-        existing.assigned_cpus = read_cpu_manager_state(&origin, &text).map_err(Failure::input)?;
-    }
-    if let Some(path) = &args.memory_manager_state {
-        let origin = path.display().to_string();
-        let text = read_input(&origin).map_err(Failure::input)?;
-        existing.memory_checkpoint = Some(
-            MemoryManagerCheckpoint::parse(&text).map_err(|e| Failure::input(anyhow!("{origin}: {e}")))?,
-        );
-    }
-    Ok((config, existing))
+    let cpu_state = args.cpu_manager_state.as_ref().map(read).transpose()?;
+    let memory_state = args.memory_manager_state.as_ref().map(read).transpose()?;
+    let sources = KubeletSources {
+        config: source(&config),
+        reserved: args
+            .reserved
+            .as_deref()
+            .map(|l| list("--reserved", l))
+            .transpose()?,
+        allocated: args
+            .allocated
+            .as_deref()
+            .map(|l| list("--allocated", l))
+            .transpose()?,
+        cpu_manager_state: source(&cpu_state),
+        memory_manager_state: source(&memory_state),
+    };
+    vnuma::pipeline::load_kubelet(&sources).map_err(Failure::input)
+}
+
+/// A file read as a [`Source`].
+fn source(file: &Option<(String, String)>) -> Option<Source<'_>> {
+    file.as_ref().map(|(origin, text)| Source { origin, text })
 }
 
 /// One line saying which kubelet was simulated.
 pub(crate) fn describe(config: &KubeletConfig) -> String {
-    let mut text = format!(
-        "cpuManagerPolicy {}, topologyManagerPolicy {} (scope {}), memoryManagerPolicy {}",
-        config.cpu_manager_policy,
-        config.topology_manager_policy,
-        config.topology_manager_scope,
-        config.memory_manager_policy
-    );
-    if !config.cpu_manager_policy_options.is_empty() {
-        let options: Vec<String> = config
-            .cpu_manager_policy_options
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        text.push_str(&format!(", options {}", options.join(",")));
-    }
-    if config.assumed {
-        text.push_str(" (assumed defaults: no --kubelet-config)");
-    }
-    text
+    vnuma::pipeline::describe_kubelet(config)
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail};
 use clap::ValueEnum;
 use vnuma::cpuset::CpuSet;
+use vnuma::pipeline::Cpuset;
 use vnuma::plan::{CpusetSource, KubevirtVersion, PlanOptions};
 use vnuma::report::plan::{self as report, Context as ReportContext};
 
@@ -13,11 +14,6 @@ use crate::host::{self, read_input};
 use crate::kubelet_args::{self, KubeletArgs};
 use crate::vmi_args::VmiArgs;
 use crate::{Failure, HostArgs, output, progress, vmi_args};
-use vnuma::kubelet::allocate::{Existing, Request, allocate};
-use vnuma::kubelet::config::KubeletConfig;
-use vnuma::plan::GuestPlan;
-use vnuma::topology::HostTopology;
-use vnuma::vmi::{ClusterConfig, Vmi};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum PlanFormat {
@@ -207,117 +203,6 @@ fn pod_cpuset(args: &PlanArgs) -> anyhow::Result<Option<(Vec<u32>, CpusetSource)
     Ok(None)
 }
 
-/// The pod's request, as virt-controller renders it, for the kubelet simulation.
-pub(crate) fn pod_request(vmi: &Vmi, cluster: &ClusterConfig, fix_quirks: bool) -> Request {
-    let pod = vnuma::vmi::pod::render(vmi, cluster, fix_quirks);
-    let get = |k: &str| pod.requests.get(k).copied().unwrap_or(0);
-    Request {
-        cpu_millis: get("cpu"),
-        memory: u64::try_from(get("memory")).unwrap_or(0),
-        hugepages: pod
-            .requests
-            .iter()
-            .filter(|(k, _)| k.starts_with("hugepages-"))
-            .map(|(k, v)| (k.clone(), u64::try_from(*v).unwrap_or(0)))
-            .collect(),
-    }
-}
-
-/// Plans from the kubelet's predicted allocation, with the CPUs the kubelet reserved; a pod the
-/// kubelet rejects is a plan whose error is the kubelet's reason.
-fn predict(
-    host: &HostTopology,
-    vmi: &Vmi,
-    cluster: &ClusterConfig,
-    config: &KubeletConfig,
-    existing: &Existing,
-    options: &PlanOptions,
-    fix_quirks: bool,
-) -> Result<(GuestPlan, CpuSet), Failure> {
-    let request = pod_request(vmi, cluster, fix_quirks);
-    let allocation = allocate(host, config, &request, existing).map_err(Failure::input)?;
-    if let Some((reason, message)) = &allocation.error {
-        return Ok((
-            vnuma::plan::kubelet_rejected(vmi, format!("{reason}: {message}")),
-            allocation.reserved,
-        ));
-    }
-    let cpuset: Vec<u32> = allocation
-        .cpuset
-        .iter()
-        .flat_map(|s| s.iter().map(|c| c.0))
-        .collect();
-    let mut plan = vnuma::plan::plan(host, vmi, &cpuset, options);
-    if !fix_quirks && let Some((pod, launcher)) = vnuma::vmi::pod::parity_mismatch(vmi, cluster) {
-        plan.warnings.push(vnuma::plan::Warning {
-            code: "kubevirt-quirk:parity-mismatch".into(),
-            message: format!(
-                "KubeVirt gives the pod {} CPUs but virt-launcher pins {} (supplemental IOThreads counted twice in \
-                 the emulator's even parity); --fix-kubevirt-quirks gives the pod what the launcher needs",
-                pod / 1000,
-                launcher / 1000
-            ),
-            details: Vec::new(),
-        });
-    }
-    plan.warnings
-        .extend(allocation.warnings.iter().map(|w| vnuma::plan::Warning {
-            code: w.code.clone(),
-            message: w.message.clone(),
-            details: Vec::new(),
-        }));
-    if !allocation.exclusive {
-        plan.warnings.push(vnuma::plan::Warning {
-            code: "cpuset-shared-pool".into(),
-            message: "the kubelet gives this pod no exclusive CPUs (cpuManagerPolicy none, or a pod that is \
-                      not Guaranteed): its cpuset is the shared pool"
-                .into(),
-            details: Vec::new(),
-        });
-    }
-    Ok((plan, allocation.reserved))
-}
-
-/// The kubelet's numbers for explain's advice: the pod's CPUs and why, the policies, and per
-/// node the CPUs, the reserved ones and those other pods hold (the same simulation `plan`
-/// predicts with).
-fn kubelet_facts(
-    host: &HostTopology,
-    vmi: &Vmi,
-    cluster: &ClusterConfig,
-    kubelet: &KubeletArgs,
-    fix_quirks: bool,
-) -> Result<vnuma::report::explain::KubeletFacts, Failure> {
-    let (config, existing) = kubelet_args::load(kubelet)?;
-    let request = pod_request(vmi, cluster, fix_quirks);
-    let allocation = allocate(host, &config, &request, &existing).map_err(Failure::input)?;
-    let pod_cpus = u32::try_from(request.cpu_millis / 1000).unwrap_or(u32::MAX);
-    let (_, why) = vnuma::plan::hints::cpus_needed(vmi);
-    let count = |set: &CpuSet, node: &vnuma::topology::Node| {
-        u32::try_from(node.cpus.iter().filter(|c| set.contains(**c)).count()).unwrap_or(u32::MAX)
-    };
-    let nodes = host
-        .nodes
-        .iter()
-        .filter(|n| !n.cpus.is_empty())
-        .map(|n| {
-            (
-                n.id.0,
-                u32::try_from(n.cpus.len()).unwrap_or(u32::MAX),
-                count(&allocation.reserved, n),
-                count(&existing.assigned_cpus, n),
-            )
-        })
-        .collect();
-    Ok(vnuma::report::explain::KubeletFacts {
-        pod_cpus,
-        pod_cpus_why: why,
-        cpu_manager_policy: config.cpu_manager_policy.clone(),
-        topology_manager_policy: config.topology_manager_policy.clone(),
-        nodes,
-    })
-}
-
 /// `plan`, or with `explain` the plan in plain words.
 pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
     if explain && !matches!(args.output, PlanFormat::Table) {
@@ -337,7 +222,7 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
     };
     if args.all_placements {
         let (config, _existing) = kubelet_args::load(&args.kubelet)?;
-        let request = pod_request(&vmi, &cluster, args.fix_kubevirt_quirks);
+        let request = vnuma::pipeline::pod_request(&vmi, &cluster, args.fix_kubevirt_quirks);
         let found = {
             let mut bar = progress::Bar::new("sampling node states");
             vnuma::reschedule::explore_with_progress(
@@ -366,40 +251,26 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
         };
         return output::emit(&text, args.output_file.as_deref()).map_err(Failure::input);
     }
-    let (mut plan, source, kubelet) = match given {
-        Some((cpuset, source)) => (
-            vnuma::plan::plan(&loaded.host, &vmi, &cpuset, &options),
-            source,
-            None,
-        ),
+    let plan_on = |cpuset| {
+        vnuma::pipeline::plan(&loaded.host, &vmi, &cluster, cpuset, &options).map_err(Failure::input)
+    };
+    let (outcome, description) = match &given {
+        Some((cpus, source)) => (plan_on(Cpuset::Given(cpus, *source))?, None),
         None => {
             let (config, existing) = kubelet_args::load(&args.kubelet)?;
-            let (plan, reserved) = predict(
-                &loaded.host,
-                &vmi,
-                &cluster,
-                &config,
-                &existing,
-                &options,
-                args.fix_kubevirt_quirks,
-            )?;
             (
-                plan,
-                CpusetSource::Predicted,
-                Some((
-                    kubelet_args::describe(&config),
-                    report::KubeletSettings::new(&config, &reserved),
-                )),
+                plan_on(Cpuset::Predicted(&config, &existing))?,
+                Some(kubelet_args::describe(&config)),
             )
         }
     };
-    vnuma::plan::hints::add(&mut plan, &loaded.host, &vmi, source);
+    let (plan, source) = (outcome.plan, outcome.source);
     let ctx = ReportContext {
         host_label: &loaded.label,
         kubevirt_version,
         cpuset_source: source,
-        kubelet: kubelet.as_ref().map(|k| k.0.as_str()),
-        kubelet_settings: kubelet.as_ref().map(|k| &k.1),
+        kubelet: description.as_deref(),
+        kubelet_settings: outcome.kubelet.as_ref(),
     };
     let qemu_options = vnuma::render::qemu::QemuOptions {
         binary: "qemu-system-x86_64".into(),
@@ -416,13 +287,18 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
         },
     };
     let facts = if explain {
-        Some(kubelet_facts(
-            &loaded.host,
-            &vmi,
-            &cluster,
-            &args.kubelet,
-            args.fix_kubevirt_quirks,
-        )?)
+        let (config, existing) = kubelet_args::load(&args.kubelet)?;
+        Some(
+            vnuma::pipeline::kubelet_facts(
+                &loaded.host,
+                &vmi,
+                &cluster,
+                &config,
+                &existing,
+                args.fix_kubevirt_quirks,
+            )
+            .map_err(Failure::input)?,
+        )
     } else {
         None
     };

@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 
 use anyhow::anyhow;
-use vnuma::vmi::input::{Source, read_vmi_selected, unknown_fields};
+use vnuma::pipeline::VmiSources;
+use vnuma::vmi::input::{Source, unknown_fields};
 use vnuma::vmi::select::Selector;
-use vnuma::vmi::{ClusterConfig, Vmi, VmiError, admission, cluster, defaults};
+use vnuma::vmi::{ClusterConfig, Vmi, VmiError};
 
 use crate::Failure;
 use crate::host::read_input;
@@ -58,8 +59,8 @@ fn check_fields(source: Source<'_>) -> Result<(), Failure> {
     crate::validate::check(source.origin, || unknown_fields(source).map_err(vmi_error))
 }
 
-/// Reads the VMI, applies KubeVirt's defaults and runs its admission. `host` is the `--host`
-/// argument, to refuse two inputs on stdin.
+/// Reads the VMI's files, then [`vnuma::pipeline::load_vmi`] (KubeVirt's defaults and
+/// admission). `host` is the `--host` argument, to refuse two inputs on stdin.
 pub(crate) fn load(args: &VmiArgs, host: Option<&str>) -> Result<(Vmi, ClusterConfig), Failure> {
     let vmi_path = args.vmi.clone().or_else(|| args.file.clone()).ok_or_else(|| {
         Failure::input(anyhow!(
@@ -96,24 +97,23 @@ pub(crate) fn load(args: &VmiArgs, host: Option<&str>) -> Result<(Vmi, ClusterCo
     }
     let selector = Selector::parse(args.name.as_deref(), args.namespace.as_deref())
         .map_err(|e| Failure::input(anyhow!("{e}")))?;
-    let mut vmi = read_vmi_selected(main, &extra, &selector).map_err(vmi_error)?;
-    let cluster_config = match &args.kubevirt_config {
+    let cluster = match &args.kubevirt_config {
         Some(path) => {
             let origin = path.display().to_string();
             let text = read_input(&origin).map_err(Failure::input)?;
-            let source = Source {
-                origin: &origin,
-                text: &text,
-            };
-            check_fields(source)?;
-            cluster::read_cluster_config(source).map_err(vmi_error)?
+            Some((origin, text))
         }
-        None => ClusterConfig::default(),
+        None => None,
     };
-    defaults::apply(&mut vmi, &cluster_config);
-    let causes = admission::validate(&vmi, &cluster_config);
-    if !causes.is_empty() {
-        return Err(vmi_error(VmiError::Rejected { causes }));
+    let kubevirt_config = cluster.as_ref().map(|(origin, text)| Source { origin, text });
+    if let Some(source) = kubevirt_config {
+        check_fields(source)?;
     }
-    Ok((vmi, cluster_config))
+    vnuma::pipeline::load_vmi(&VmiSources {
+        main,
+        extra: &extra,
+        selector: &selector,
+        kubevirt_config,
+    })
+    .map_err(vmi_error)
 }

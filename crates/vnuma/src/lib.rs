@@ -14,6 +14,7 @@ pub mod cpuset;
 pub mod ids;
 pub mod k8s;
 pub mod kubelet;
+pub mod pipeline;
 pub mod plan;
 pub mod render;
 pub mod report;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 /// The library's top-level modules, lowest layer first. A module may import its own layer and
 /// the layers below; never a layer above.
-const LAYERS: [&[&str]; 8] = [
+const LAYERS: [&[&str]; 9] = [
     &["ids", "cpuset", "k8s", "text"],
     &["topology"],
     &["vmi"],
@@ -23,6 +23,7 @@ const LAYERS: [&[&str]; 8] = [
     &["render", "verify"],
     &["reschedule"],
     &["report"],
+    &["pipeline"],
 ];
 
 /// The one module that touches the disk.

@@ -16,14 +16,16 @@ use vnuma::cpuset::{CpuSet, MAX_ENTRIES, NodeSet};
 use vnuma::kubelet::allocate::{Existing, Kubelet, Request};
 use vnuma::kubelet::config::{KubeletConfig, read_cpu_manager_state, read_kubelet_config};
 use vnuma::kubelet::memory_manager::MemoryManagerCheckpoint;
+use vnuma::pipeline::{Cpuset, VmiSources};
 use vnuma::plan::{CpusetSource, GuestPlan, KubevirtVersion, PlanOptions, invariants, plan};
 use vnuma::render::{cloud_hypervisor, libvirt, qemu};
 use vnuma::topology::HostTopology;
 use vnuma::topology::capabilities::from_capabilities_xml;
 use vnuma::topology::examples::example;
 use vnuma::topology::sysfs::{MemTree, from_tree};
-use vnuma::vmi::input::{Source, read_vmi};
-use vnuma::vmi::{ClusterConfig, Quantity, Vmi, admission, defaults, pod};
+use vnuma::vmi::input::Source;
+use vnuma::vmi::select::Selector;
+use vnuma::vmi::{ClusterConfig, Quantity, Vmi, admission, defaults};
 
 use model::Bytes;
 
@@ -166,38 +168,24 @@ fn render_everything(host: &HostTopology, result: &GuestPlan) {
     let _ = vnuma::report::explain::explain(result, host, &ctx);
 }
 
-/// The kubelet's request for a VMI's pod, as the CLI builds it.
-fn request_of(vmi: &Vmi, cluster: &ClusterConfig) -> Request {
-    let pod = pod::render(vmi, cluster, false);
-    let get = |k: &str| pod.requests.get(k).copied().unwrap_or(0);
-    Request {
-        cpu_millis: get("cpu"),
-        memory: u64::try_from(get("memory")).unwrap_or(0),
-        hugepages: pod
-            .requests
-            .iter()
-            .filter(|(k, _)| k.starts_with("hugepages-"))
-            .map(|(k, v)| (k.clone(), u64::try_from(*v).unwrap_or(0)))
-            .collect(),
-    }
-}
-
-/// `read_vmi`, then defaults, admission, the kubelet's allocation and the plan on the built-in
-/// `dual-socket` host.
+/// The pipeline every front end uses: `load_vmi` (defaults, admission), then `plan` on the
+/// kubelet's predicted allocation and on every CPU of the built-in `dual-socket` host.
 pub(crate) fn vmi_yaml(data: &[u8]) {
     let text = text(data);
     let source = Source {
         origin: "fuzz.yaml",
         text: &text,
     };
-    let Ok(mut vmi) = read_vmi(source, &[source], None) else {
+    let selector = Selector::default();
+    let sources = VmiSources {
+        main: source,
+        extra: &[source],
+        selector: &selector,
+        kubevirt_config: None,
+    };
+    let Ok((vmi, cluster)) = vnuma::pipeline::load_vmi(&sources) else {
         return;
     };
-    let cluster = ClusterConfig::default();
-    defaults::apply(&mut vmi, &cluster);
-    if !admission::validate(&vmi, &cluster).is_empty() {
-        return;
-    }
     let Ok(host) = example("dual-socket") else {
         return;
     };
@@ -206,19 +194,19 @@ pub(crate) fn vmi_yaml(data: &[u8]) {
     if vmi.vcpus() > 4096 || vmi.cpu.max_sockets > 4096 {
         return;
     }
-    let request = request_of(&vmi, &cluster);
-    if let Ok(allocation) = vnuma::kubelet::allocate::allocate(
+    let (config, existing) = (KubeletConfig::assumed_defaults(), Existing::default());
+    let options = PlanOptions::default();
+    if let Ok(outcome) = vnuma::pipeline::plan(
         &host,
-        &KubeletConfig::assumed_defaults(),
-        &request,
-        &Existing::default(),
-    ) && let Some(cpuset) = &allocation.cpuset
-    {
-        let cpus: Vec<u32> = cpuset.iter().map(|c| c.0).collect();
-        plan_everything(&host, &vmi, &cpus, &PlanOptions::default());
+        &vmi,
+        &cluster,
+        Cpuset::Predicted(&config, &existing),
+        &options,
+    ) {
+        render_everything(&host, &outcome.plan);
     }
     let all: Vec<u32> = host.online_cpus().iter().map(|c| c.0).collect();
-    plan_everything(&host, &vmi, &all, &PlanOptions::default());
+    plan_everything(&host, &vmi, &all, &options);
 }
 
 /// `read_kubelet_config`, `read_cpu_manager_state` and `MemoryManagerCheckpoint::parse` on the
