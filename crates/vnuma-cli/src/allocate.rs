@@ -1,14 +1,12 @@
 //! `vnuma allocate`: what the kubelet would give one Guaranteed container on a host.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::anyhow;
 use clap::ValueEnum;
-use vnuma::kubelet::allocate::{Allocation, Request, allocate};
-use vnuma::kubelet::config::KubeletConfig;
-use vnuma::report::{json_text, yaml_text};
+use vnuma::kubelet::allocate::{Request, allocate};
+use vnuma::report::allocate as report;
 use vnuma::vmi::Quantity;
 
 use crate::kubelet_args::{self, KubeletArgs};
@@ -89,91 +87,15 @@ fn request(args: &AllocateArgs) -> Result<Request, Failure> {
 }
 
 /// The contract's JSON document.
-fn doc(a: &Allocation, config: &KubeletConfig) -> serde_json::Value {
-    serde_json::json!({
-        "admitted": a.admitted,
-        "cpuset": a.cpuset.as_ref().map(ToString::to_string),
-        "exclusive": a.exclusive,
-        "numa_nodes": a.numa_nodes,
-        "memory": a.memory.iter().map(|(node, resource, bytes)| serde_json::json!({"node": node, "resource": resource, "bytes": bytes})).collect::<Vec<_>>(),
-        "policies": {
-            "cpu_manager": config.cpu_manager_policy,
-            "options": config.cpu_manager_policy_options.iter().map(|(k, v)| if v == "true" { k.clone() } else { format!("{k}={v}") }).collect::<Vec<_>>(),
-            "topology_manager": config.topology_manager_policy,
-            "scope": config.topology_manager_scope,
-            "memory_manager": config.memory_manager_policy,
-            "reserved": a.reserved.to_string(),
-        },
-        "error": a.error.as_ref().map(|(reason, message)| serde_json::json!({"reason": reason, "message": message})),
-        "warnings": a.warnings.iter().map(|w| serde_json::json!({"code": w.code, "message": w.message})).collect::<Vec<_>>(),
-    })
-}
-
-fn to_table(a: &Allocation, config: &KubeletConfig, request: &Request, host_label: &str) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "kubelet on {host_label}: {}", kubelet_args::describe(config));
-    let _ = writeln!(
-        out,
-        "reserved CPUs: {}",
-        if a.reserved.is_empty() {
-            "none".into()
-        } else {
-            a.reserved.to_string()
-        }
-    );
-    let huge: Vec<String> = request
-        .hugepages
-        .iter()
-        .map(|(k, v)| format!("{k} {v} bytes"))
-        .collect();
-    let _ = writeln!(
-        out,
-        "request: cpu {}m, memory {} bytes{}",
-        request.cpu_millis,
-        request.memory,
-        if huge.is_empty() {
-            String::new()
-        } else {
-            format!(", {}", huge.join(", "))
-        }
-    );
-    match (&a.error, &a.cpuset) {
-        (Some((reason, message)), _) => {
-            let _ = writeln!(out, "NOT ADMITTED: {reason}: {message}");
-        }
-        (None, Some(cpuset)) => {
-            let kind = if a.exclusive {
-                "exclusive CPUs"
-            } else {
-                "shared pool"
-            };
-            let nodes: Vec<String> = a.numa_nodes.iter().map(ToString::to_string).collect();
-            let _ = writeln!(
-                out,
-                "admitted: {kind} {cpuset} on NUMA node(s) {}",
-                nodes.join(",")
-            );
-            for (node, resource, bytes) in &a.memory {
-                let _ = writeln!(out, "  node {node}: {resource} {bytes} bytes");
-            }
-        }
-        (None, None) => {}
-    }
-    for w in &a.warnings {
-        let _ = writeln!(out, "warning [{}]: {}", w.code, w.message);
-    }
-    out
-}
-
 pub(crate) fn run(args: &AllocateArgs) -> Result<(), Failure> {
     let request = request(args)?;
     let (config, existing) = kubelet_args::load(&args.kubelet)?;
     let loaded = host::load(args.host.host.as_deref()).map_err(Failure::input)?;
     let allocation = allocate(&loaded.host, &config, &request, &existing).map_err(Failure::input)?;
     let text = match args.output {
-        AllocateFormat::Json => json_text(&doc(&allocation, &config)),
-        AllocateFormat::Yaml => yaml_text(&doc(&allocation, &config)),
-        AllocateFormat::Table => to_table(&allocation, &config, &request, &loaded.label),
+        AllocateFormat::Json => report::to_json(&allocation, &config),
+        AllocateFormat::Yaml => report::to_yaml(&allocation, &config),
+        AllocateFormat::Table => report::to_table(&allocation, &config, &request, &loaded.label),
     };
     output::emit(&text, args.output_file.as_deref()).map_err(Failure::input)?;
     match &allocation.error {

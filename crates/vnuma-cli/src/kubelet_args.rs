@@ -79,5 +79,5 @@ fn source(file: &Option<(String, String)>) -> Option<Source<'_>> {
 
 /// One line saying which kubelet was simulated.
 pub(crate) fn describe(config: &KubeletConfig) -> String {
-    vnuma::pipeline::describe_kubelet(config)
+    config.describe()
 }

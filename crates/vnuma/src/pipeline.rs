@@ -299,26 +299,3 @@ pub fn kubelet_facts(
             .collect(),
     })
 }
-
-/// One line saying which kubelet was simulated.
-pub fn describe_kubelet(config: &KubeletConfig) -> String {
-    let mut text = format!(
-        "cpuManagerPolicy {}, topologyManagerPolicy {} (scope {}), memoryManagerPolicy {}",
-        config.cpu_manager_policy,
-        config.topology_manager_policy,
-        config.topology_manager_scope,
-        config.memory_manager_policy
-    );
-    if !config.cpu_manager_policy_options.is_empty() {
-        let options: Vec<String> = config
-            .cpu_manager_policy_options
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        text.push_str(&format!(", options {}", options.join(",")));
-    }
-    if config.assumed {
-        text.push_str(" (assumed defaults: no --kubelet-config)");
-    }
-    text
-}

@@ -72,6 +72,43 @@ impl KubeletConfig {
             assumed: false,
         }
     }
+
+    /// `cpuManagerPolicyOptions` as words: `name` for `true`, else `name=value`.
+    pub fn policy_option_words(&self) -> Vec<String> {
+        self.cpu_manager_policy_options
+            .iter()
+            .map(|(k, v)| {
+                if v == "true" {
+                    k.clone()
+                } else {
+                    format!("{k}={v}")
+                }
+            })
+            .collect()
+    }
+
+    /// One line saying which kubelet is simulated.
+    pub fn describe(&self) -> String {
+        let mut text = format!(
+            "cpuManagerPolicy {}, topologyManagerPolicy {} (scope {}), memoryManagerPolicy {}",
+            self.cpu_manager_policy,
+            self.topology_manager_policy,
+            self.topology_manager_scope,
+            self.memory_manager_policy
+        );
+        if !self.cpu_manager_policy_options.is_empty() {
+            let options: Vec<String> = self
+                .cpu_manager_policy_options
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            text.push_str(&format!(", options {}", options.join(",")));
+        }
+        if self.assumed {
+            text.push_str(" (assumed defaults: no --kubelet-config)");
+        }
+        text
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -4,6 +4,7 @@
 //! Serde lives here and on wire types only, never on the domain model: a JSON field can be
 //! added or renamed for the contract without touching the pipeline.
 
+pub mod allocate;
 pub mod explain;
 pub mod plan;
 pub mod pod;

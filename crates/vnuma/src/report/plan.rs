@@ -52,17 +52,7 @@ impl KubeletSettings {
     pub fn new(config: &KubeletConfig, reserved: &CpuSet) -> Self {
         KubeletSettings {
             cpu_manager: config.cpu_manager_policy.clone(),
-            options: config
-                .cpu_manager_policy_options
-                .iter()
-                .map(|(k, v)| {
-                    if v == "true" {
-                        k.clone()
-                    } else {
-                        format!("{k}={v}")
-                    }
-                })
-                .collect(),
+            options: config.policy_option_words(),
             topology_manager: config.topology_manager_policy.clone(),
             scope: config.topology_manager_scope.clone(),
             memory_manager: config.memory_manager_policy.clone(),
