@@ -11,6 +11,12 @@
 //!
 //! Go map iteration order is random; here every map is a `BTreeMap`, so resources are merged in
 //! name order. That only matters when two candidates tie exactly (`kubelet.md` §3.2).
+//!
+//! This module keeps the manager itself (`topology_manager.go`, the policies of `policy_*.go`,
+//! the scopes of `scope*.go`) and its errors; `options` parses the policy options
+//! (`policy_options.go`), `merge` merges hints (`policy.go`), `numa_info` holds the NUMA
+//! nodes and their distances (`numa_info.go`). Every item is re-exported here, so
+//! `topology_manager::X` is the one path to use.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -18,24 +24,20 @@ use std::fmt::Write as _;
 use super::quirks::KubeletPanic;
 use super::topology::{BitRangeError, NodeMask, TopologyHint};
 
+mod merge;
 mod numa_info;
+mod options;
+pub use merge::{HintMerger, filter_providers_hints, max_of_min_affinity_counts};
 pub use numa_info::NumaInfo;
+pub use options::{
+    ALPHA_OPTIONS_GATE, BETA_OPTIONS_GATE, DEFAULT_MAX_ALLOWABLE_NUMA_NODES, MAX_ALLOWABLE_NUMA_NODES,
+    PREFER_CLOSEST_NUMA_NODES, TopologyManagerOptions, effective_feature_gates,
+};
 
 /// One provider's answer: `None` (a nil map: no preference), or per resource `None` (a nil
 /// list: no preference) or a list of hints (an empty list: no placement is possible).
 pub type ProviderHints = Option<BTreeMap<String, Option<Vec<TopologyHint>>>>;
 
-/// `defaultMaxAllowableNUMANodes`: the NUMA node limit unless `max-allowable-numa-nodes` says
-/// otherwise.
-pub const DEFAULT_MAX_ALLOWABLE_NUMA_NODES: usize = 8;
-/// The option `prefer-closest-numa-nodes` (GA since 1.32).
-pub const PREFER_CLOSEST_NUMA_NODES: &str = "prefer-closest-numa-nodes";
-/// The option `max-allowable-numa-nodes` (beta since 1.31).
-pub const MAX_ALLOWABLE_NUMA_NODES: &str = "max-allowable-numa-nodes";
-/// The feature gate of the beta-level policy options (on by default).
-pub const BETA_OPTIONS_GATE: &str = "TopologyManagerPolicyBetaOptions";
-/// The feature gate of the alpha-level policy options (off by default).
-pub const ALPHA_OPTIONS_GATE: &str = "TopologyManagerPolicyAlphaOptions";
 /// The reason of a pod the Topology Manager refuses.
 pub const TOPOLOGY_AFFINITY_ERROR: &str = "TopologyAffinityError";
 /// The reason of a pod whose provider failed to allocate with an untyped error.
@@ -43,31 +45,6 @@ pub const UNEXPECTED_ADMISSION_ERROR: &str = "UnexpectedAdmissionError";
 /// vnuma's label for a configuration the kubelet refuses to start with (the kubelet has no
 /// admission reason for these: it exits).
 pub const KUBELET_CONFIG_ERROR: &str = "KubeletConfigError";
-
-/// The policy options the kubelet knows, by maturity (1.33–1.36). The in-flight
-/// `numa-allocation-strategy` / `numa-score-weights` are not modelled, so no alpha option is
-/// known and every other name is unknown.
-const GA_OPTIONS: [&str; 1] = [PREFER_CLOSEST_NUMA_NODES];
-const BETA_OPTIONS: [&str; 1] = [MAX_ALLOWABLE_NUMA_NODES];
-const ALPHA_OPTIONS: [&str; 0] = [];
-
-/// Feature gates that are on unless the configuration turns them off.
-const DEFAULT_ON_GATES: [&str; 2] = [BETA_OPTIONS_GATE, "TopologyManagerPolicyOptions"];
-
-/// The gates that are on: the kubelet's defaults ([`BETA_OPTIONS_GATE`] and the GA
-/// `TopologyManagerPolicyOptions` are on by default) overridden by the configuration's
-/// `featureGates` map (`true` turns a gate on, `false` off).
-pub fn effective_feature_gates(explicit: &BTreeMap<String, bool>) -> BTreeSet<String> {
-    let mut gates: BTreeSet<String> = DEFAULT_ON_GATES.iter().map(|g| (*g).to_owned()).collect();
-    for (gate, &on) in explicit {
-        if on {
-            gates.insert(gate.clone());
-        } else {
-            gates.remove(gate);
-        }
-    }
-    gates
-}
 
 /// Go's `%q` of a string (`strconv.Quote`): double quotes, backslash escapes for quotes,
 /// backslashes and control characters.
@@ -99,32 +76,6 @@ pub(crate) fn go_quote(s: &str) -> String {
     }
     out.push('"');
     out
-}
-
-/// Go's `strconv.ParseBool`.
-fn parse_go_bool(value: &str) -> Result<bool, String> {
-    match value {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        _ => Err(format!(
-            "strconv.ParseBool: parsing {}: invalid syntax",
-            go_quote(value)
-        )),
-    }
-}
-
-/// Go's `strconv.Atoi` on a 64-bit platform.
-fn parse_go_int(value: &str) -> Result<i64, String> {
-    let digits = value.strip_prefix(['+', '-']).unwrap_or(value);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "strconv.Atoi: parsing {}: invalid syntax",
-            go_quote(value)
-        ));
-    }
-    value
-        .parse::<i64>()
-        .map_err(|_| format!("strconv.Atoi: parsing {}: value out of range", go_quote(value)))
 }
 
 /// Why the Topology Manager cannot be built, or refuses a pod.
@@ -314,279 +265,6 @@ impl Scope {
             "pod" => Ok(Scope::Pod),
             _ => Err(TopologyManagerError::UnknownScope(name.to_owned())),
         }
-    }
-}
-
-/// `--topology-manager-policy-options`, parsed (`policy_options.go`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TopologyManagerOptions {
-    /// `prefer-closest-numa-nodes`.
-    pub prefer_closest_numa_nodes: bool,
-    /// `max-allowable-numa-nodes` (8 by default).
-    pub max_allowable_numa_nodes: usize,
-}
-
-impl Default for TopologyManagerOptions {
-    fn default() -> Self {
-        TopologyManagerOptions {
-            prefer_closest_numa_nodes: false,
-            max_allowable_numa_nodes: DEFAULT_MAX_ALLOWABLE_NUMA_NODES,
-        }
-    }
-}
-
-impl TopologyManagerOptions {
-    /// Parses the options with the gates that are on (see [`effective_feature_gates`]).
-    /// Options are checked in name order (the kubelet's is Go map order), each first for
-    /// existence and maturity, then for its value.
-    ///
-    /// # Errors
-    /// The kubelet's option errors: unknown name, gate off, bad boolean, not an integer,
-    /// `max-allowable-numa-nodes` below 8.
-    pub fn parse(
-        options: &BTreeMap<String, String>,
-        feature_gates: &BTreeSet<String>,
-    ) -> Result<Self, TopologyManagerError> {
-        let mut opts = TopologyManagerOptions::default();
-        for (name, value) in options {
-            let name_s = name.as_str();
-            if !GA_OPTIONS.contains(&name_s)
-                && !BETA_OPTIONS.contains(&name_s)
-                && !ALPHA_OPTIONS.contains(&name_s)
-            {
-                return Err(TopologyManagerError::UnknownOption(name.clone()));
-            }
-            if ALPHA_OPTIONS.contains(&name_s) && !feature_gates.contains(ALPHA_OPTIONS_GATE) {
-                return Err(TopologyManagerError::AlphaOptionsDisabled(name.clone()));
-            }
-            if BETA_OPTIONS.contains(&name_s) && !feature_gates.contains(BETA_OPTIONS_GATE) {
-                return Err(TopologyManagerError::BetaOptionsDisabled(name.clone()));
-            }
-            if name_s == PREFER_CLOSEST_NUMA_NODES {
-                opts.prefer_closest_numa_nodes =
-                    parse_go_bool(value).map_err(|error| TopologyManagerError::BadBoolOption {
-                        name: name.clone(),
-                        error,
-                    })?;
-            } else if name_s == MAX_ALLOWABLE_NUMA_NODES {
-                let n = parse_go_int(value).map_err(|error| TopologyManagerError::NotAnInteger {
-                    name: name.clone(),
-                    error,
-                })?;
-                let below = || TopologyManagerError::BelowMinimum {
-                    name: name.clone(),
-                    min: DEFAULT_MAX_ALLOWABLE_NUMA_NODES,
-                };
-                let n = usize::try_from(n).map_err(|_| below())?;
-                if n < DEFAULT_MAX_ALLOWABLE_NUMA_NODES {
-                    return Err(below());
-                }
-                opts.max_allowable_numa_nodes = n;
-            }
-        }
-        Ok(opts)
-    }
-}
-
-/// `filterProvidersHints`: the providers' maps as a list of hint lists (§3.2 step 1).
-pub fn filter_providers_hints(providers: &[ProviderHints]) -> Vec<Vec<TopologyHint>> {
-    let any = TopologyHint {
-        affinity: None,
-        preferred: true,
-    };
-    let mut lists = Vec::new();
-    for provider in providers {
-        match provider {
-            Some(map) if !map.is_empty() => {
-                for hints in map.values() {
-                    match hints {
-                        None => lists.push(vec![any]),
-                        Some(h) if h.is_empty() => lists.push(vec![TopologyHint {
-                            affinity: None,
-                            preferred: false,
-                        }]),
-                        Some(h) => lists.push(h.clone()),
-                    }
-                }
-            }
-            _ => lists.push(vec![any]),
-        }
-    }
-    lists
-}
-
-/// `maxOfMinAffinityCounts` (the "best non-preferred affinity count", BNP): the largest,
-/// over the lists, of the count of the list's narrowest non-nil mask; lists with only nil
-/// masks count 0.
-pub fn max_of_min_affinity_counts(lists: &[Vec<TopologyHint>]) -> u32 {
-    lists
-        .iter()
-        .filter_map(|l| l.iter().filter_map(|h| h.affinity).map(NodeMask::count).min())
-        .max()
-        .unwrap_or(0)
-}
-
-/// `mergePermutation`: AND of the default mask and every non-nil mask; preferred when every
-/// hint is and every non-nil mask is the same.
-fn merge_permutation(default: NodeMask, permutation: &[TopologyHint]) -> TopologyHint {
-    let mut mask = default;
-    let mut preferred = true;
-    let mut first: Option<NodeMask> = None;
-    for hint in permutation {
-        if let Some(m) = hint.affinity {
-            mask = mask.and(m);
-            match first {
-                None => first = Some(m),
-                Some(f) if f != m => preferred = false,
-                Some(_) => {}
-            }
-        }
-        if !hint.preferred {
-            preferred = false;
-        }
-    }
-    TopologyHint {
-        affinity: Some(mask),
-        preferred,
-    }
-}
-
-/// `HintMerger`: picks the best of every permutation of the hint lists (§3.2 steps 2–4).
-#[derive(Debug, Clone)]
-pub struct HintMerger<'a> {
-    numa: &'a NumaInfo,
-    default: NodeMask,
-    lists: Vec<Vec<TopologyHint>>,
-    best_non_preferred: u32,
-    closest: bool,
-}
-
-impl<'a> HintMerger<'a> {
-    /// A merger over these (filtered) lists; `closest` = prefer-closest-numa-nodes under a
-    /// policy other than single-numa-node.
-    ///
-    /// # Errors
-    /// [`BitRangeError`] for a node id past 63.
-    pub fn new(
-        numa: &'a NumaInfo,
-        lists: Vec<Vec<TopologyHint>>,
-        closest: bool,
-    ) -> Result<Self, BitRangeError> {
-        Ok(HintMerger {
-            numa,
-            default: numa.default_affinity_mask()?,
-            best_non_preferred: max_of_min_affinity_counts(&lists),
-            lists,
-            closest,
-        })
-    }
-
-    /// The BNP this merger compares non-preferred candidates with.
-    pub fn best_non_preferred(&self) -> u32 {
-        self.best_non_preferred
-    }
-
-    fn compare_masks(
-        &self,
-        current: TopologyHint,
-        candidate: TopologyHint,
-    ) -> Result<TopologyHint, KubeletPanic> {
-        let (Some(cur), Some(cand)) = (current.affinity, candidate.affinity) else {
-            return Ok(current);
-        };
-        if cur == cand {
-            return Ok(current);
-        }
-        let pick = if self.closest {
-            self.numa.closest(cur, cand)?
-        } else {
-            NumaInfo::narrowest(cur, cand)
-        };
-        Ok(if pick == cur { current } else { candidate })
-    }
-
-    /// `HintMerger.compare(current, candidate)`: which of the two is better (§3.2 step 3).
-    ///
-    /// # Errors
-    /// [`KubeletPanic`] where the kubelet crashes comparing the two (prefer-closest-numa-nodes
-    /// reading a distance out of range).
-    pub fn compare(
-        &self,
-        current: Option<TopologyHint>,
-        candidate: TopologyHint,
-    ) -> Result<Option<TopologyHint>, KubeletPanic> {
-        let k = candidate.affinity.map_or(0, NodeMask::count);
-        if k == 0 {
-            return Ok(current);
-        }
-        let Some(cur) = current else {
-            return Ok(Some(candidate));
-        };
-        match (cur.preferred, candidate.preferred) {
-            (false, true) => return Ok(Some(candidate)),
-            (true, false) => return Ok(Some(cur)),
-            (true, true) => return self.compare_masks(cur, candidate).map(Some),
-            (false, false) => {}
-        }
-        let c = cur.affinity.map_or(0, NodeMask::count);
-        let bnp = self.best_non_preferred;
-        let pick = if c > bnp {
-            self.compare_masks(cur, candidate)?
-        } else if c == bnp {
-            if k == bnp {
-                self.compare_masks(cur, candidate)?
-            } else {
-                cur
-            }
-        } else if k > bnp {
-            cur
-        } else if k == bnp || k > c {
-            candidate
-        } else if k < c {
-            cur
-        } else {
-            self.compare_masks(cur, candidate)?
-        };
-        Ok(Some(pick))
-    }
-
-    /// The best merged hint over every permutation (first list outermost); `{default mask,
-    /// not preferred}` when there is none.
-    ///
-    /// # Errors
-    /// [`KubeletPanic`] where the kubelet crashes comparing two candidates.
-    pub fn merge(&self) -> Result<TopologyHint, KubeletPanic> {
-        let mut best: Option<TopologyHint> = None;
-        if self.lists.iter().all(|l| !l.is_empty()) {
-            let mut idx = vec![0usize; self.lists.len()];
-            let mut permutation: Vec<TopologyHint> = Vec::with_capacity(self.lists.len());
-            loop {
-                permutation.clear();
-                permutation.extend(self.lists.iter().zip(&idx).map(|(l, &i)| l[i]));
-                let merged = merge_permutation(self.default, &permutation);
-                best = self.compare(best, merged)?;
-                // advance the odometer: the last list varies fastest
-                let mut pos = self.lists.len();
-                loop {
-                    if pos == 0 {
-                        return Ok(best.unwrap_or(TopologyHint {
-                            affinity: Some(self.default),
-                            preferred: false,
-                        }));
-                    }
-                    pos -= 1;
-                    idx[pos] += 1;
-                    if idx[pos] < self.lists[pos].len() {
-                        break;
-                    }
-                    idx[pos] = 0;
-                }
-            }
-        }
-        Ok(best.unwrap_or(TopologyHint {
-            affinity: Some(self.default),
-            preferred: false,
-        }))
     }
 }
 
