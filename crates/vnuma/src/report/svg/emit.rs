@@ -2,25 +2,22 @@
 
 use std::fmt::Write as _;
 
+use crate::render::xml;
+
 use super::layout::{Anchor, Block, El, Style};
 
+/// `text` as the content of an SVG `<text>` or `<title>`: every control character (tab and
+/// line breaks included; a picture's text is one line) becomes a space, so the text keeps the
+/// length the layout measured, then the one XML escape ([`crate::render::xml`]) applies.
 pub(super) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    let one_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    xml::escape(&one_line).into_owned()
 }
 
-pub(super) fn emit(out: &mut String, el: &El, depth: usize) {
+fn emit(out: &mut String, el: &El, depth: usize) {
     let indent = " ".repeat(depth);
     match el {
         El::Rect { x, y, w, h, style } => {
