@@ -1,7 +1,7 @@
 //! Drawing the host: packages, NUMA nodes with their memory and hugepages, cores and their
 //! SMT threads, and a plan's marks on them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cpuset::CpuSet;
 use crate::ids::CpuId;
@@ -31,23 +31,21 @@ pub(super) struct NodeShape<'a> {
 }
 
 pub(super) fn node_shape<'a>(host: &HostTopology, node: &'a Node) -> NodeShape<'a> {
-    let in_node: CpuSet = node.cpus.iter().copied().collect();
-    let mut done: BTreeSet<CpuId> = BTreeSet::new();
+    // A core belongs to the package of its first CPU in the node's order.
+    let mut order: BTreeMap<CpuId, usize> = BTreeMap::new();
+    for (i, &cpu) in node.cpus.iter().enumerate() {
+        order.entry(cpu).or_insert(i);
+    }
     let mut packages: Vec<(Option<u32>, Vec<Vec<CpuId>>)> = Vec::new();
-    for &cpu in &node.cpus {
-        if done.contains(&cpu) {
-            continue;
-        }
-        let siblings: Vec<CpuId> = host
-            .cpu(cpu)
-            .map(|c| c.siblings.intersection(&in_node))
-            .filter(|s| s.contains(cpu))
-            .map_or_else(|| vec![cpu], |s| s.iter().collect());
-        done.extend(siblings.iter().copied());
-        let socket = host.cpu(cpu).and_then(|c| c.socket);
+    for core in host.node_cores(node) {
+        let socket = core
+            .iter()
+            .min_by_key(|c| order.get(c))
+            .and_then(|&c| host.cpu(c))
+            .and_then(|c| c.socket);
         match packages.iter_mut().find(|(s, _)| *s == socket) {
-            Some((_, cores)) => cores.push(siblings),
-            None => packages.push((socket, vec![siblings])),
+            Some((_, cores)) => cores.push(core),
+            None => packages.push((socket, vec![core])),
         }
     }
     NodeShape { node, packages }
