@@ -7,21 +7,7 @@
 use std::fmt::Write as _;
 
 use crate::plan::GuestPlan;
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::render::xml::escape;
 
 fn comma(ids: &[u32]) -> String {
     ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
@@ -241,4 +227,76 @@ pub fn domain_xml(plan: &GuestPlan) -> String {
     }
     let _ = writeln!(x, "</domain>");
     x
+}
+
+#[cfg(test)]
+mod tests {
+    use quick_xml::Reader;
+    use quick_xml::events::Event;
+
+    use super::*;
+
+    /// A plan whose names carry characters XML 1.0 forbids (names reach here from YAML, whose
+    /// double-quoted strings can spell any control character).
+    fn plan_with_controls() -> GuestPlan {
+        GuestPlan {
+            name: "vm\u{1}x".into(),
+            namespace: "ns\u{1b}".into(),
+            architecture: "amd64".into(),
+            cpu_model: "Model\u{8}".into(),
+            cpu_features: vec![("fe\u{1f}at".into(), Some("require\u{0}".into()))],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn control_characters_still_give_well_formed_xml() {
+        let xml = domain_xml(&plan_with_controls());
+        assert!(xml.contains("<name>ns\u{FFFD}_vm\u{FFFD}x</name>"), "{xml}");
+        assert!(xml.contains("<model>Model\u{FFFD}</model>"), "{xml}");
+        assert!(
+            xml.contains("<feature name=\"fe\u{FFFD}at\" policy=\"require\u{FFFD}\">"),
+            "{xml}"
+        );
+        assert!(
+            !xml.chars()
+                .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')),
+            "{xml}"
+        );
+        let mut reader = Reader::from_str(&xml);
+        let mut elements = 0;
+        loop {
+            match reader.read_event() {
+                Ok(Event::Eof) => break,
+                Ok(Event::Start(_) | Event::Empty(_)) => elements += 1,
+                Ok(_) => {}
+                Err(e) => panic!(
+                    "quick-xml rejects the domain at {}: {e}\n{xml}",
+                    reader.buffer_position()
+                ),
+            }
+        }
+        assert!(elements > 10, "{xml}");
+    }
+
+    #[test]
+    fn control_characters_pass_xmllint_when_present() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let path = dir.path().join("domain.xml");
+        std::fs::write(&path, domain_xml(&plan_with_controls())).unwrap_or_else(|e| panic!("write: {e}"));
+        let out = match std::process::Command::new("xmllint")
+            .arg("--noout")
+            .arg(&path)
+            .output()
+        {
+            Ok(out) => out,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return, // no libxml2-utils here
+            Err(e) => panic!("xmllint: {e}"),
+        };
+        assert!(
+            out.status.success(),
+            "xmllint rejects the domain: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use crate::cpuset::{CpuSet, NodeSet};
+use crate::cpuset::NodeSet;
 use crate::ids::CpuId;
 use crate::plan::GuestPlan;
 use crate::topology::{HostTopology, Node};
@@ -28,26 +28,6 @@ fn paint(text: &str, code: Option<&str>, color: bool) -> String {
         Some(code) if color => format!("\x1b[{code}m{text}\x1b[0m"),
         _ => text.to_string(),
     }
-}
-
-/// The node's cores (SMT siblings within the node), in the node's order.
-fn cores(host: &HostTopology, node: &Node) -> Vec<Vec<CpuId>> {
-    let in_node: CpuSet = node.cpus.iter().copied().collect();
-    let mut done: BTreeSet<CpuId> = BTreeSet::new();
-    let mut out = Vec::new();
-    for &cpu in &node.cpus {
-        if done.contains(&cpu) {
-            continue;
-        }
-        let siblings: Vec<CpuId> = host
-            .cpu(cpu)
-            .map(|c| c.siblings.intersection(&in_node))
-            .filter(|s| s.contains(cpu))
-            .map_or_else(|| vec![cpu], |s| s.iter().collect());
-        done.extend(siblings.iter().copied());
-        out.push(siblings);
-    }
-    out
 }
 
 /// One thread as shown: its text and its colour code.
@@ -95,7 +75,7 @@ fn map(
         }
         let mut line = prefix;
         let mut used = label_w + 3;
-        for core in cores(host, node) {
+        for core in host.node_cores(node) {
             let cells: Vec<String> = core
                 .iter()
                 .map(|&t| {

@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::cpuset::CpuSet;
-use crate::ids::CpuId;
 use crate::report::{human_bytes, json_text, page_size_label, yaml_text};
 use crate::topology::{HostTopology, HugepagePool, Node};
 
@@ -157,23 +156,10 @@ fn pools_line(pools: &[HugepagePool]) -> String {
 
 /// The node's CPUs grouped into cores (SMT siblings joined by `+`), in the node's order.
 fn cores_of(host: &HostTopology, node: &Node) -> Vec<String> {
-    let in_node = node_cpus(node);
-    let mut done: BTreeSet<CpuId> = BTreeSet::new();
-    let mut cores = Vec::new();
-    for &cpu in &node.cpus {
-        if done.contains(&cpu) {
-            continue;
-        }
-        let siblings = host
-            .cpu(cpu)
-            .map(|c| c.siblings.intersection(&in_node))
-            .filter(|s| s.contains(cpu))
-            .unwrap_or_else(|| std::iter::once(cpu).collect());
-        let threads: Vec<String> = siblings.iter().map(|t| t.to_string()).collect();
-        done.extend(siblings.iter());
-        cores.push(threads.join("+"));
-    }
-    cores
+    host.node_cores(node)
+        .iter()
+        .map(|core| core.iter().map(ToString::to_string).collect::<Vec<_>>().join("+"))
+        .collect()
 }
 
 /// Words wrapped into lines of at most `width` characters, each line indented.

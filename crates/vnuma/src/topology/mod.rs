@@ -13,7 +13,7 @@ pub mod capabilities;
 pub mod examples;
 pub mod sysfs;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use crate::cpuset::{CpuSet, ListParseError, NodeSet};
@@ -108,6 +108,29 @@ impl HostTopology {
             .binary_search_by_key(&id, |c| c.id)
             .ok()
             .and_then(|i| self.cpus.get(i))
+    }
+
+    /// The node's cores: its CPUs grouped with their SMT siblings inside the node, in the
+    /// node's order (a core comes where its first CPU does), each core's CPUs ascending. A CPU
+    /// whose sibling list is unknown or does not name it is a core of its own. The SVG, the
+    /// terminal map and the topology table all draw cores from this.
+    pub fn node_cores(&self, node: &Node) -> Vec<Vec<CpuId>> {
+        let in_node: CpuSet = node.cpus.iter().copied().collect();
+        let mut done: BTreeSet<CpuId> = BTreeSet::new();
+        let mut cores = Vec::new();
+        for &cpu in &node.cpus {
+            if done.contains(&cpu) {
+                continue;
+            }
+            let siblings: Vec<CpuId> = self
+                .cpu(cpu)
+                .map(|c| c.siblings.intersection(&in_node))
+                .filter(|s| s.contains(cpu))
+                .map_or_else(|| vec![cpu], |s| s.iter().collect());
+            done.extend(siblings.iter().copied());
+            cores.push(siblings);
+        }
+        cores
     }
 
     /// The online CPUs sharing each level-3 cache, ascending by cache id (empty when the
