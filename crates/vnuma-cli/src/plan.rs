@@ -318,24 +318,13 @@ pub(crate) fn run(args: &PlanArgs, explain: bool) -> Result<(), Failure> {
                 &plan,
                 &vnuma::render::cloud_hypervisor::ChOptions::default(),
             )
-            .map_err(|e| match e {
-                vnuma::render::cloud_hypervisor::ChError::Unsupported(_)
-                | vnuma::render::cloud_hypervisor::ChError::HotplugSlotsInNoCell { .. } => {
-                    Failure::cannot_run(anyhow!("{e}")).context_reason(BACKEND_UNSUPPORTED)
-                }
-                e => Failure::cannot_run(anyhow!("{e}")),
-            })?,
+            .map_err(backend_unsupported)?,
         ),
         (PlanFormat::Qemu, None) => Some({
             for warning in vnuma::render::qemu::warnings(&plan) {
                 eprintln!("warning: {warning}");
             }
-            vnuma::render::qemu::command_line(&plan, &qemu_options).map_err(|e| match e {
-                vnuma::render::qemu::QemuError::Unsupported(_) => {
-                    Failure::cannot_run(anyhow!("{e}")).context_reason(BACKEND_UNSUPPORTED)
-                }
-                e => Failure::input(anyhow!("{e}")),
-            })?
+            vnuma::render::qemu::command_line(&plan, &qemu_options).map_err(backend_unsupported)?
         }),
         (PlanFormat::QemuPinning, None) => Some(vnuma::render::qemu::pinning_json(&plan)),
         (PlanFormat::Xml, None) => Some(vnuma::render::libvirt::domain_xml(&plan)),
@@ -386,8 +375,11 @@ fn format_name(format: PlanFormat) -> String {
         .map_or_else(|| format!("{format:?}"), |v| v.get_name().to_string())
 }
 
-/// The reason word of a plan a hypervisor backend cannot express (exit 1).
-const BACKEND_UNSUPPORTED: &str = "backend-unsupported";
+/// The one mapping of every renderer's refusal: a plan a hypervisor backend cannot express is
+/// exit 1 with reason `backend-unsupported`, whichever backend refuses it.
+fn backend_unsupported(error: impl std::fmt::Display) -> Failure {
+    Failure::cannot_run(anyhow!("{error}")).context_reason("backend-unsupported")
+}
 
 impl Failure {
     fn context_reason(self, reason: &str) -> Self {
