@@ -92,6 +92,7 @@ fn hotplug_setup_runs_after_sockets_are_taken_from_the_cpu_request() {
     let out = vnuma(&["plan", &vmi, "--cpuset", "7", "-o", "cloud-hypervisor"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
+    assert!(text(&out.stderr).contains("the VM cannot run as planned (backend-unsupported)"));
     assert!(
         text(&out.stderr)
             .contains("vcpu slots 1-3 (CPU hotplug) are in no guest NUMA cell, and cloud hypervisor refuses"),
