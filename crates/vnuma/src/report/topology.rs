@@ -140,7 +140,8 @@ fn doc<'a>(host: &HostTopology, source: &'a str) -> TopologyDoc<'a> {
     }
 }
 
-fn pools_line(pools: &[HugepagePool]) -> String {
+/// Hugepage pools in one line (`2Mi 1024/1024 free, 1Gi 4 total`), or `none`.
+pub(crate) fn pools_line(pools: &[HugepagePool]) -> String {
     if pools.is_empty() {
         return "none".to_string();
     }

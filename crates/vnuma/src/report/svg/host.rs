@@ -205,17 +205,7 @@ fn cores_grid(
 }
 
 pub(super) fn pools_text(pools: &[HugepagePool]) -> String {
-    if pools.is_empty() {
-        return "hugepages: none".into();
-    }
-    let parts: Vec<String> = pools
-        .iter()
-        .map(|p| match p.free {
-            Some(free) => format!("{} {free}/{} free", page_size_label(p.page_size_bytes), p.total),
-            None => format!("{} {} total", page_size_label(p.page_size_bytes), p.total),
-        })
-        .collect();
-    format!("hugepages: {}", parts.join(", "))
+    format!("hugepages: {}", crate::report::topology::pools_line(pools))
 }
 
 fn memory_text(node: &Node) -> String {
