@@ -79,11 +79,24 @@ impl HugetlbfsMount {
             reserved_nr: None,
             mounted: false,
         };
-        fs::write(NR_HUGEPAGES, format!("{}\n", previous_nr + pages)).map_err(|e| {
-            format!("cannot reserve {pages} hugepages through {NR_HUGEPAGES} ({e}): the test needs root")
-        })?;
-        mount.reserved_nr = Some(read_u64(NR_HUGEPAGES)?);
-        let free = read_u64(FREE_2M_PAGES)?;
+        // A machine busy with builds has its memory in small pieces: when the kernel cannot
+        // find enough 2 MiB blocks, drop the page cache, compact memory and ask again.
+        let mut free = 0;
+        for attempt in 0..3 {
+            if attempt > 0 {
+                let _ = fs::write("/proc/sys/vm/drop_caches", "3\n");
+                let _ = fs::write("/proc/sys/vm/compact_memory", "1\n");
+                thread::sleep(Duration::from_millis(500));
+            }
+            fs::write(NR_HUGEPAGES, format!("{}\n", previous_nr + pages)).map_err(|e| {
+                format!("cannot reserve {pages} hugepages through {NR_HUGEPAGES} ({e}): the test needs root")
+            })?;
+            mount.reserved_nr = Some(read_u64(NR_HUGEPAGES)?);
+            free = read_u64(FREE_2M_PAGES)?;
+            if free >= pages {
+                break;
+            }
+        }
         if free < pages {
             return Err(format!(
                 "the kernel has {free} free 2 MiB pages after asking for {pages} more (memory too fragmented?)"
