@@ -104,7 +104,7 @@ pub struct KubeletSources<'a> {
 /// [`PipelineError`] for a document or checkpoint that does not parse.
 pub fn load_kubelet(sources: &KubeletSources<'_>) -> Result<(KubeletConfig, Existing), PipelineError> {
     let mut config = match sources.config {
-        Some(source) => read_kubelet_config(source)?,
+        Some(source) => read_kubelet_config(source).map_err(VmiError::from)?,
         None => KubeletConfig::assumed_defaults(),
     };
     if let Some(reserved) = &sources.reserved {
@@ -116,7 +116,8 @@ pub fn load_kubelet(sources: &KubeletSources<'_>) -> Result<(KubeletConfig, Exis
         existing.assigned_cpus = allocated.clone();
     }
     if let Some(source) = sources.cpu_manager_state {
-        existing.assigned_cpus = read_cpu_manager_state(source.origin, source.text)?;
+        existing.assigned_cpus =
+            read_cpu_manager_state(source.origin, source.text).map_err(VmiError::from)?;
     }
     if let Some(source) = sources.memory_manager_state {
         existing.memory_checkpoint =

@@ -7,9 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 
 use crate::cpuset::CpuSet;
-use crate::vmi::input::{Source, documents, typed};
-use crate::vmi::wire::QuantityText;
-use crate::vmi::{Quantity, VmiError};
+use crate::k8s::documents::{DocumentError, Source, documents, typed};
+use crate::k8s::quantity::{Quantity, QuantityText};
 
 /// Feature gates the kubelet (1.33–1.36) turns on by default that change what the simulation
 /// accepts.
@@ -135,8 +134,8 @@ struct ReservedMemory {
     limits: BTreeMap<String, QuantityText>,
 }
 
-fn quantity(origin: &str, path: &str, text: &QuantityText) -> Result<Quantity, VmiError> {
-    Quantity::parse(text.0.trim()).map_err(|e| VmiError::Quantity {
+fn quantity(origin: &str, path: &str, text: &QuantityText) -> Result<Quantity, DocumentError> {
+    Quantity::parse(text.0.trim()).map_err(|e| DocumentError::Quantity {
         origin: origin.to_string(),
         path: path.to_string(),
         value: text.0.clone(),
@@ -147,14 +146,14 @@ fn quantity(origin: &str, path: &str, text: &QuantityText) -> Result<Quantity, V
 /// Reads the first `kind: KubeletConfiguration` document.
 ///
 /// # Errors
-/// [`VmiError`] naming the file, the field path and the value.
-pub fn read_kubelet_config(source: Source<'_>) -> Result<KubeletConfig, VmiError> {
+/// [`DocumentError`] naming the file, the field path and the value.
+pub fn read_kubelet_config(source: Source<'_>) -> Result<KubeletConfig, DocumentError> {
     let origin = source.origin;
     let docs = documents(source)?;
     let doc = docs
         .iter()
         .find(|d| d.kind() == "KubeletConfiguration")
-        .ok_or_else(|| VmiError::Select {
+        .ok_or_else(|| DocumentError::Select {
             origin: origin.to_string(),
             message: "no `kind: KubeletConfiguration` object in the input".into(),
         })?;
@@ -165,7 +164,7 @@ pub fn read_kubelet_config(source: Source<'_>) -> Result<KubeletConfig, VmiError
     }
     config.cpu_manager_policy_options = wire.cpu_manager_policy_options.unwrap_or_default();
     if let Some(list) = &wire.reserved_system_cpus {
-        config.reserved_system_cpus = CpuSet::parse_list(list).map_err(|e| VmiError::Field {
+        config.reserved_system_cpus = CpuSet::parse_list(list).map_err(|e| DocumentError::Field {
             origin: origin.to_string(),
             path: "reservedSystemCPUs".into(),
             message: format!("invalid cpu list {list:?}: {e}"),
@@ -178,7 +177,7 @@ pub fn read_kubelet_config(source: Source<'_>) -> Result<KubeletConfig, VmiError
         if let Some(cpu) = map.as_ref().and_then(|m| m.get("cpu")) {
             let q = quantity(origin, &format!("{field}.cpu"), cpu)?;
             if q.is_negative() {
-                return Err(VmiError::Quantity {
+                return Err(DocumentError::Quantity {
                     origin: origin.to_string(),
                     path: format!("{field}.cpu"),
                     value: cpu.0.clone(),
@@ -207,7 +206,7 @@ pub fn read_kubelet_config(source: Source<'_>) -> Result<KubeletConfig, VmiError
         for (resource, text) in &r.limits {
             let path = format!("reservedMemory[{i}].limits.{resource}");
             let q = quantity(origin, &path, text)?;
-            let bytes = u64::try_from(q.value()).map_err(|_| VmiError::Quantity {
+            let bytes = u64::try_from(q.value()).map_err(|_| DocumentError::Quantity {
                 origin: origin.to_string(),
                 path: path.clone(),
                 value: text.0.clone(),
@@ -243,9 +242,9 @@ struct CpuManagerState {
 /// entries. Its checksum is not verified.
 ///
 /// # Errors
-/// [`VmiError`] for a file that is not the checkpoint's JSON or holds a bad cpu list.
-pub fn read_cpu_manager_state(origin: &str, text: &str) -> Result<CpuSet, VmiError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| VmiError::Select {
+/// [`DocumentError`] for a file that is not the checkpoint's JSON or holds a bad cpu list.
+pub fn read_cpu_manager_state(origin: &str, text: &str) -> Result<CpuSet, DocumentError> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| DocumentError::Select {
         origin: origin.to_string(),
         message: format!("not a cpu_manager_state checkpoint (JSON): {e}"),
     })?;
@@ -254,7 +253,7 @@ pub fn read_cpu_manager_state(origin: &str, text: &str) -> Result<CpuSet, VmiErr
     let mut assigned = CpuSet::new();
     for (pod, containers) in state.entries.unwrap_or_default() {
         for (container, list) in containers {
-            let set = CpuSet::parse_list(&list).map_err(|e| VmiError::Quantity {
+            let set = CpuSet::parse_list(&list).map_err(|e| DocumentError::Quantity {
                 origin: origin.to_string(),
                 path: format!("entries.{pod}.{container}"),
                 value: list.clone(),

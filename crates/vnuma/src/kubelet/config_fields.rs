@@ -4,9 +4,8 @@
 
 use std::sync::OnceLock;
 
+use crate::k8s::documents::{DocumentError, Source, documents};
 use crate::k8s::fields::{FieldTree, UnknownField};
-use crate::vmi::VmiError;
-use crate::vmi::input::{Source, documents};
 
 /// The tree's text.
 pub const KUBELET_CONFIG_FIELDS: &str = include_str!("kubelet-config-fields.txt");
@@ -20,8 +19,8 @@ pub fn kubelet_config_tree() -> &'static FieldTree {
 /// The unknown fields of every `KubeletConfiguration` in a YAML stream, one line each.
 ///
 /// # Errors
-/// [`VmiError::Yaml`] for a stream that does not parse.
-pub fn unknown_fields(source: Source<'_>) -> Result<Vec<String>, VmiError> {
+/// [`DocumentError::Yaml`] for a stream that does not parse.
+pub fn unknown_fields(source: Source<'_>) -> Result<Vec<String>, DocumentError> {
     let mut out = Vec::new();
     for doc in documents(source)? {
         if doc.kind() == "KubeletConfiguration" {

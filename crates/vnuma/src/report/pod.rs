@@ -4,9 +4,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::k8s::pod::PodResources;
 use crate::report::{json_text, yaml_text};
 use crate::vmi::Quantity;
-use crate::vmi::pod::PodResources;
 
 #[derive(Serialize)]
 struct PodDoc {
@@ -42,7 +42,7 @@ pub fn quantity_text(resource: &str, value: i64) -> String {
     }
     if resource == "ephemeral-storage" {
         // KubeVirt adds a decimal 50M
-        return Quantity::new(value, crate::vmi::quantity::Format::DecimalSI).to_string();
+        return Quantity::new(value, crate::k8s::quantity::Format::DecimalSI).to_string();
     }
     Quantity::from_bytes_binary(value).to_string()
 }

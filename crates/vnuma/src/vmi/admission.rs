@@ -2,7 +2,7 @@
 //! (`vmi-create-admitter.go`, `vms-admitter.go`), with KubeVirt's exact messages and field
 //! paths, typos and trailing spaces included (behaviour reference §2).
 
-use crate::vmi::quantity::Quantity;
+use crate::k8s::quantity::Quantity;
 use crate::vmi::{Cause, ClusterConfig, Vmi};
 
 const INVALID: &str = "FieldValueInvalid";

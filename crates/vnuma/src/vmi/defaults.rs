@@ -2,7 +2,7 @@
 //! `vmi-mutator.go`): architecture, CPU hotplug sockets, guest topology, guest memory and the
 //! even-parity annotation.
 
-use crate::vmi::quantity::Quantity;
+use crate::k8s::quantity::Quantity;
 use crate::vmi::{ClusterConfig, EVEN_PARITY_ANNOTATION, Vmi};
 
 /// The most vCPUs hotplug may ever reach (KubeVirt's cap on `maxSockets`).

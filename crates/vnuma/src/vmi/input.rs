@@ -5,99 +5,14 @@
 //! candidates, picked by name when there are several. Instancetypes and preferences in the
 //! same stream (or given separately) expand a VirtualMachine that references them.
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub use crate::k8s::documents::{Document, Source, documents, typed};
+use crate::k8s::quantity::Quantity;
 use crate::vmi::instancetype::{self, Catalogue};
-use crate::vmi::quantity::Quantity;
 use crate::vmi::select::{self, Selector};
 use crate::vmi::{CpuSpec, MemorySpec, Realtime, Resources, Vmi, VmiError, devices};
 use crate::vmi::{schema, wire};
-
-/// One YAML source: its name for messages and its text.
-#[derive(Debug, Clone, Copy)]
-pub struct Source<'a> {
-    /// The file name, or `<stdin>`.
-    pub origin: &'a str,
-    /// The YAML text.
-    pub text: &'a str,
-}
-
-/// A parsed document with the source it came from.
-#[derive(Debug, Clone)]
-pub struct Document {
-    /// The file it came from.
-    pub origin: String,
-    /// Its content.
-    pub value: Value,
-}
-
-impl Document {
-    /// `kind`, or the empty string.
-    pub fn kind(&self) -> &str {
-        self.value.get("kind").and_then(Value::as_str).unwrap_or("")
-    }
-
-    /// `metadata.name`, or the empty string.
-    pub fn name(&self) -> &str {
-        self.value
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-    }
-}
-
-/// Splits a YAML stream into documents, flattening `kind: List`.
-///
-/// # Errors
-/// [`VmiError::Yaml`] with the parser's location.
-pub fn documents(source: Source<'_>) -> Result<Vec<Document>, VmiError> {
-    let values: Vec<Value> = serde_saphyr::from_multiple(source.text).map_err(|e| VmiError::Yaml {
-        origin: source.origin.to_string(),
-        message: yaml_message(
-            e.to_string()
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim_start_matches("error: "),
-        ),
-    })?;
-    let mut docs = Vec::new();
-    for value in values {
-        flatten(value, source.origin, &mut docs);
-    }
-    Ok(docs)
-}
-
-/// The parser's message in a user's words: a duplicate key is named with its place, not the
-/// parser's option that would allow it.
-fn yaml_message(message: &str) -> String {
-    const DUPLICATE: &str = "duplicate mapping key: ";
-    const POLICY: &str = ", set DuplicateKeyPolicy in Options if acceptable";
-    if let Some(at) = message.find(DUPLICATE) {
-        let (place, rest) = message.split_at(at);
-        let key = rest[DUPLICATE.len()..].trim_end_matches(POLICY);
-        return format!("{place}key {key:?} is given twice in the same mapping; keep one of them");
-    }
-    message.to_string()
-}
-
-fn flatten(value: Value, origin: &str, out: &mut Vec<Document>) {
-    if value.get("kind").and_then(Value::as_str) == Some("List") {
-        if let Some(Value::Array(items)) = value.get("items") {
-            for item in items {
-                flatten(item.clone(), origin, out);
-            }
-        }
-        return;
-    }
-    if !value.is_null() {
-        out.push(Document {
-            origin: origin.to_string(),
-            value,
-        });
-    }
-}
 
 /// The unknown fields of every KubeVirt object in a YAML stream (VMIs, VMs, instancetypes,
 /// preferences, the KubeVirt CR), judged by KubeVirt's schema as the API server's field
@@ -197,18 +112,6 @@ pub fn read_vmi_selected(
             )
         }
     }
-}
-
-/// Deserializes a document into a wire type, naming the field path of a wrong type.
-///
-/// # Errors
-/// [`VmiError::Field`].
-pub fn typed<T: DeserializeOwned>(value: &Value, origin: &str) -> Result<T, VmiError> {
-    serde_path_to_error::deserialize(value.clone()).map_err(|e| VmiError::Field {
-        origin: origin.to_string(),
-        path: e.path().to_string(),
-        message: e.inner().to_string(),
-    })
 }
 
 /// Converts a wire spec to a [`Vmi`], parsing quantities. `prefix` is the spec's field path.

@@ -12,7 +12,6 @@ pub mod devices;
 pub mod input;
 pub mod instancetype;
 pub mod pod;
-pub mod quantity;
 pub mod schema;
 pub mod select;
 pub mod wire;
@@ -21,7 +20,9 @@ mod wire_schema;
 
 use std::collections::BTreeMap;
 
-pub use quantity::Quantity;
+pub use crate::k8s::quantity::{self, Quantity};
+
+use crate::k8s::documents::DocumentError;
 
 /// The annotation that asks for an even number of emulator + vCPU threads.
 pub const EVEN_PARITY_ANNOTATION: &str = "alpha.kubevirt.io/EmulatorThreadCompleteToEvenParity";
@@ -341,6 +342,36 @@ pub enum VmiError {
         /// Every cause, as KubeVirt lists them.
         causes: Vec<Cause>,
     },
+}
+
+/// A document error in the VMI's words: the same variant, the same message.
+impl From<DocumentError> for VmiError {
+    fn from(error: DocumentError) -> Self {
+        match error {
+            DocumentError::Yaml { origin, message } => VmiError::Yaml { origin, message },
+            DocumentError::Field {
+                origin,
+                path,
+                message,
+            } => VmiError::Field {
+                origin,
+                path,
+                message,
+            },
+            DocumentError::Quantity {
+                origin,
+                path,
+                value,
+                message,
+            } => VmiError::Quantity {
+                origin,
+                path,
+                value,
+                message,
+            },
+            DocumentError::Select { origin, message } => VmiError::Select { origin, message },
+        }
+    }
 }
 
 fn causes_text(causes: &[Cause]) -> String {

@@ -5,69 +5,10 @@
 
 use std::collections::BTreeMap;
 
+pub use crate::k8s::pod::{PodResources, QosClass};
 use crate::vmi::{ClusterConfig, EVEN_PARITY_ANNOTATION, Quantity, Vmi};
 
 const MI: i64 = 1 << 20;
-
-/// Requests and limits of the compute container, in base units: `cpu` in millicores, memory,
-/// hugepages and ephemeral storage in bytes, device-plugin resources as counts.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PodResources {
-    /// Requests by resource name.
-    pub requests: BTreeMap<String, i64>,
-    /// Limits by resource name.
-    pub limits: BTreeMap<String, i64>,
-}
-
-/// The pod's QoS class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QosClass {
-    /// Requests equal limits for cpu and memory.
-    Guaranteed,
-    /// Some request.
-    Burstable,
-    /// Nothing requested.
-    BestEffort,
-}
-
-impl QosClass {
-    /// Kubernetes' word.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            QosClass::Guaranteed => "Guaranteed",
-            QosClass::Burstable => "Burstable",
-            QosClass::BestEffort => "BestEffort",
-        }
-    }
-}
-
-impl PodResources {
-    /// The QoS class of a pod whose only container is this one.
-    pub fn qos(&self) -> QosClass {
-        let cpu_mem = ["cpu", "memory"];
-        if cpu_mem.iter().all(|r| {
-            self.limits
-                .get(*r)
-                .is_some_and(|l| Some(l) == self.requests.get(*r).or(Some(l)))
-        }) {
-            return QosClass::Guaranteed;
-        }
-        if self.requests.values().any(|v| *v > 0) || self.limits.values().any(|v| *v > 0) {
-            QosClass::Burstable
-        } else {
-            QosClass::BestEffort
-        }
-    }
-
-    /// Exclusive CPUs the static CPU Manager would give: the cpu request when the pod is
-    /// Guaranteed and it is a whole number.
-    pub fn exclusive_cpus(&self) -> Option<u64> {
-        let cpu = *self.requests.get("cpu")?;
-        (self.qos() == QosClass::Guaranteed && cpu > 0 && cpu % 1000 == 0)
-            .then(|| u64::try_from(cpu / 1000).ok())
-            .flatten()
-    }
-}
 
 fn bytes(q: Option<&Quantity>) -> i64 {
     q.map_or(0, Quantity::value)

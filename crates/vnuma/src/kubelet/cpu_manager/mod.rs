@@ -3,8 +3,9 @@
 //! `validateState`, `Allocate`, `allocateCPUs`, `RemoveContainer`, `guaranteedCPUs`,
 //! `podGuaranteedCPUs`, `GetTopologyHints`, `GetPodTopologyHints`,
 //! `generateCPUTopologyHints`), `policy_options.go` (`NewStaticPolicyOptions`,
-//! `ValidateStaticPolicyOptions`), the reserved-CPU count of `cpu_manager.go` (`NewManager`) and
-//! the pod QoS class of `pkg/apis/core/v1/helper/qos` (`GetPodQOS`).
+//! `ValidateStaticPolicyOptions`), the reserved-CPU count of `cpu_manager.go` (`NewManager`);
+//! the pod QoS class of `pkg/apis/core/v1/helper/qos` (`GetPodQOS`) is
+//! [`crate::k8s::pod::pod_qos`].
 //!
 //! Two ways in:
 //! - the stateless calls [`StaticPolicy::available`], [`StaticPolicy::hints`] and
@@ -25,7 +26,7 @@ use std::fmt;
 
 use super::cpu_assignment::TakeByTopologyError;
 use crate::cpuset::CpuSet;
-use crate::vmi::pod::{PodResources, QosClass};
+use crate::k8s::pod::{PodResources, QosClass, pod_qos};
 
 mod options;
 mod policy;
@@ -329,41 +330,14 @@ impl ContainerSpec {
 }
 
 impl PodSpec {
-    /// `GetPodQOS`: Guaranteed when every container has positive cpu and memory limits and the
-    /// pod's summed requests equal its summed limits (positive quantities only); BestEffort
-    /// without any positive request or limit; Burstable otherwise.
+    /// `GetPodQOS` over its app and init containers ([`pod_qos`]).
     pub fn qos(&self) -> QosClass {
-        let mut requests: BTreeMap<&str, i64> = BTreeMap::new();
-        let mut limits: BTreeMap<&str, i64> = BTreeMap::new();
-        let mut guaranteed = true;
-        for c in self.containers.iter().chain(&self.init_containers) {
-            let mut limits_found = 0;
-            for resource in ["cpu", "memory"] {
-                if let Some(q) = c.request(resource).filter(|&q| q > 0) {
-                    let sum = requests.entry(resource).or_insert(0);
-                    *sum = sum.saturating_add(q);
-                }
-                if let Some(&q) = c.resources.limits.get(resource).filter(|&&q| q > 0) {
-                    limits_found += 1;
-                    let sum = limits.entry(resource).or_insert(0);
-                    *sum = sum.saturating_add(q);
-                }
-            }
-            if limits_found < 2 {
-                guaranteed = false;
-            }
-        }
-        if requests.is_empty() && limits.is_empty() {
-            return QosClass::BestEffort;
-        }
-        if guaranteed
-            && requests.len() == limits.len()
-            && requests.iter().all(|(r, q)| limits.get(r) == Some(q))
-        {
-            QosClass::Guaranteed
-        } else {
-            QosClass::Burstable
-        }
+        pod_qos(
+            self.containers
+                .iter()
+                .chain(&self.init_containers)
+                .map(|c| &c.resources),
+        )
     }
 
     /// The container of this pod (init or app) with this name.

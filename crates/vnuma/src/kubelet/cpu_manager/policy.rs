@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use super::{ContainerSpec, CpuManagerError, CpuManagerOptions, PodSpec, SmtAlignmentError};
 use crate::cpuset::CpuSet;
 use crate::ids::CpuId;
+use crate::k8s::pod::QosClass;
 use crate::kubelet::cpu_assignment::{
     CpuDetails, TakeByTopologyError, take_by_topology_numa_distributed, take_by_topology_numa_packed,
 };
 use crate::kubelet::topology::{CpuTopology, NodeMask, TopologyHint};
-use crate::vmi::pod::QosClass;
 
 /// `guaranteedCPUs`: the container's whole-number cpu request when the pod is Guaranteed, else 0
 /// (the shared pool).

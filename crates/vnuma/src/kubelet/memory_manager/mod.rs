@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 
 use super::topology_manager::{KUBELET_CONFIG_ERROR, ProviderError, go_quote};
-use crate::vmi::Quantity;
+use crate::k8s::quantity::Quantity;
 
 mod checkpoint;
 mod policy;

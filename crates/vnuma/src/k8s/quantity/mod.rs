@@ -24,12 +24,14 @@ use std::fmt;
 use std::str::FromStr;
 
 use digits::{Digits, cmp_magnitude};
+pub use text::QuantityText;
 
 mod digits;
 mod format;
 mod parse;
 #[cfg(test)]
 mod tests;
+mod text;
 
 /// A malformed quantity, with Kubernetes' error text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
