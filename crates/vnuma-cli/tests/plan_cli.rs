@@ -101,8 +101,8 @@ fn json_is_the_contract_document_for_scenario_b() {
       "emulatorpin": null,
       "iothreadpin": [],
       "cells": [
-        {"id": 0, "host_node": 0, "vcpus": "0-1", "memory_bytes": 33554432, "distances": {"0": 10, "1": 21}},
-        {"id": 1, "host_node": 1, "vcpus": "2-3", "memory_bytes": 33554432, "distances": {"0": 21, "1": 10}}
+        {"id": 0, "host_node": 0, "host_nodes": [0], "vcpus": "0-1", "memory_bytes": 33554432, "distances": {"0": 10, "1": 21}},
+        {"id": 1, "host_node": 1, "host_nodes": [1], "vcpus": "2-3", "memory_bytes": 33554432, "distances": {"0": 21, "1": 10}}
       ],
       "numatune": {"mode": "strict", "nodeset": "0-1",
                    "memnodes": [{"cell": 0, "mode": "strict", "nodeset": "0"}, {"cell": 1, "mode": "strict", "nodeset": "1"}]},

@@ -102,6 +102,7 @@ fn verify_finds_no_mismatch_on_a_matching_vm_and_names_one_on_an_altered_plan() 
     let mut doc: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
     for cell in doc["cells"].as_array_mut().unwrap() {
         cell["host_node"] = 0.into();
+        cell["host_nodes"] = serde_json::json!([0]);
     }
     for pin in doc["vcpupin"].as_array_mut().unwrap() {
         pin["cpu"] = (pin["cpu"].as_u64().unwrap() % 2).into();
@@ -166,6 +167,7 @@ fn verify_finds_no_mismatch_on_a_matching_vm_and_names_one_on_an_altered_plan() 
     doc["cells"][0]["vcpus"] = "0-2".into();
     doc["cells"][1]["vcpus"] = "3".into();
     doc["cells"][1]["host_node"] = 1.into();
+    doc["cells"][1]["host_nodes"] = serde_json::json!([1]);
     std::fs::write(&plan_file, serde_json::to_string(&doc).unwrap()).unwrap();
     let bad = vnuma(&[
         "verify",

@@ -525,7 +525,7 @@ fn read_domain(xml: &str) -> Result<Domain, String> {
                 }
                 d.cells.push(Cell {
                     id: num(&a, "id")?,
-                    host_node: 0,
+                    host_nodes: Vec::new(),
                     vcpus: list(&a["cpus"])?,
                     memory_bytes: num(&a, "memory")?,
                     distances: None,
@@ -551,7 +551,7 @@ fn read_domain(xml: &str) -> Result<Domain, String> {
             }
             ("numatune", "memnode") => {
                 let n = d.numatune.as_mut().ok_or("memnode outside numatune")?;
-                n.memnodes.push((num(&a, "cellid")?, num(&a, "nodeset")?));
+                n.memnodes.push((num(&a, "cellid")?, list(&a["nodeset"])?));
             }
             _ => {}
         }
@@ -562,8 +562,8 @@ fn read_domain(xml: &str) -> Result<Domain, String> {
     // the host node of a cell is in the numatune, not the cell
     if let Some(n) = &d.numatune {
         for cell in &mut d.cells {
-            if let Some((_, node)) = n.memnodes.iter().find(|(id, _)| *id == cell.id) {
-                cell.host_node = *node;
+            if let Some((_, nodes)) = n.memnodes.iter().find(|(id, _)| *id == cell.id) {
+                cell.host_nodes.clone_from(nodes);
             }
         }
     }
@@ -580,14 +580,14 @@ fn the_domain_reader_reads_a_known_plan() {
         emulatorpin: Some(vec![6, 7]),
         cells: vec![Cell {
             id: 0,
-            host_node: 3,
+            host_nodes: vec![3],
             vcpus: vec![0, 1],
             memory_bytes: 2 << 30,
             distances: Some(vec![(0, 10)]),
         }],
         numatune: Some(Numatune {
             nodeset: vec![3],
-            memnodes: vec![(0, 3)],
+            memnodes: vec![(0, vec![3])],
         }),
         ..GuestPlan::default()
     };

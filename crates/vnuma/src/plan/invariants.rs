@@ -71,10 +71,11 @@ pub fn check(plan: &GuestPlan, host: &HostTopology) -> Vec<String> {
                 .and_then(|c| host.cpu(CpuId(*c)))
                 .and_then(|c| c.node)
                 .map(|n| n.0);
-            if node != Some(cell.host_node) {
+            if !node.is_some_and(|n| cell.host_nodes.contains(&n)) {
                 broken.push(format!(
                     "vCPU {v} of cell {} runs on host node {node:?}, not {}",
-                    cell.id, cell.host_node
+                    cell.id,
+                    cell.host_nodes_label()
                 ));
             }
         }
@@ -103,14 +104,19 @@ pub fn check(plan: &GuestPlan, host: &HostTopology) -> Vec<String> {
     match &plan.numatune {
         None => broken.push("guest cells without numatune".into()),
         Some(n) => {
-            let memnodes: Vec<(u32, u32)> = plan.cells.iter().map(|c| (c.id, c.host_node)).collect();
+            let memnodes: Vec<(u32, Vec<u32>)> =
+                plan.cells.iter().map(|c| (c.id, c.host_nodes.clone())).collect();
             if n.memnodes != memnodes {
                 broken.push(format!(
                     "memnodes {:?} disagree with the cells {memnodes:?}",
                     n.memnodes
                 ));
             }
-            let nodes: BTreeSet<u32> = plan.cells.iter().map(|c| c.host_node).collect();
+            let nodes: BTreeSet<u32> = plan
+                .cells
+                .iter()
+                .flat_map(|c| c.host_nodes.iter().copied())
+                .collect();
             if n.nodeset.iter().copied().collect::<BTreeSet<_>>() != nodes {
                 broken.push(format!(
                     "numatune nodeset {:?} is not the cells' host nodes {nodes:?}",

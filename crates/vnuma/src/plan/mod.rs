@@ -4,7 +4,8 @@
 //! feasibility, distances libvirt would reject) and warnings a person should see.
 //!
 //! - [`pool`]: the vCPU pool (§1.7); [`pinning`]: vCPU, emulator and IOThread pins
-//!   (§1.6–§1.9); [`numa`]: `numaMapping` (§1.10); [`hugepages`]: feasibility per host node;
+//!   (§1.6–§1.9); [`layout`]: which guest cells (passthrough is one policy);
+//!   [`numa`]: `numaMapping` (§1.10) in steps; [`hugepages`]: feasibility per host node;
 //!   [`warnings`]: what a person should notice; [`realtime`]: the realtime mask.
 //! - KubeVirt's quirks (`cli-contract.md`) are reproduced unless [`PlanOptions::fix_quirks`];
 //!   each one that changes the result adds a `kubevirt-quirk:*` warning.
@@ -12,6 +13,7 @@
 pub mod hints;
 pub mod hugepages;
 pub mod invariants;
+pub mod layout;
 pub mod numa;
 pub mod pinning;
 pub mod pool;
@@ -168,8 +170,9 @@ pub struct Warning {
 pub struct Cell {
     /// Guest cell id.
     pub id: u32,
-    /// The host node its vCPUs and memory are on.
-    pub host_node: u32,
+    /// The host nodes its vCPUs and memory are on, ascending (one node with passthrough;
+    /// [`Cell::host_node`] reads it).
+    pub host_nodes: Vec<u32>,
     /// Its vCPUs, ascending.
     pub vcpus: Vec<u32>,
     /// Its memory in bytes.
@@ -179,16 +182,45 @@ pub struct Cell {
     pub distances: Option<Vec<(u32, u32)>>,
 }
 
-/// Per host node: the hugepages its guest cells need against what it has.
+impl Cell {
+    /// The host node, when the cell is on exactly one (always with passthrough).
+    pub fn host_node(&self) -> Option<u32> {
+        match self.host_nodes.as_slice() {
+            [node] => Some(*node),
+            _ => None,
+        }
+    }
+
+    /// `host node 0`, or `host nodes 0,1` for a cell on several.
+    pub fn host_nodes_phrase(&self) -> String {
+        let plural = if self.host_nodes.len() == 1 { "" } else { "s" };
+        format!("host node{plural} {}", self.host_nodes_label())
+    }
+
+    /// The host nodes in KubeVirt's comma form (`0` for one node, `0,1` for two).
+    pub fn host_nodes_label(&self) -> String {
+        comma_nodes(&self.host_nodes)
+    }
+}
+
+/// Node ids joined by commas, as KubeVirt writes a memnode's nodeset.
+pub fn comma_nodes(nodes: &[u32]) -> String {
+    nodes.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// Per host node set: the hugepages its guest cells need against what it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HugepageVerdict {
-    /// Host node.
+    /// The first host node of the set (the only one when a cell is on one node, as with
+    /// passthrough).
     pub host_node: u32,
+    /// The host nodes whose free pages are summed against the need, ascending.
+    pub host_nodes: Vec<u32>,
     /// Page size in bytes.
     pub page_size_bytes: u64,
-    /// Pages the guest cells bound to the node need.
+    /// Pages the guest cells bound to the node set need.
     pub pages_needed: u64,
-    /// Free pages (or total when the source only knows totals).
+    /// Free pages of the set's nodes together (or totals when the source only knows totals).
     pub pages_free: u64,
     /// Whether `pages_free` is really a free count.
     pub free_known: bool,
@@ -201,8 +233,8 @@ pub struct HugepageVerdict {
 pub struct Numatune {
     /// `<memory mode="strict" nodeset>`: the involved host nodes, in topology order.
     pub nodeset: Vec<u32>,
-    /// `<memnode cellid mode="strict" nodeset>`: (guest cell, host node).
-    pub memnodes: Vec<(u32, u32)>,
+    /// `<memnode cellid mode="strict" nodeset>`: (guest cell, its host nodes ascending).
+    pub memnodes: Vec<(u32, Vec<u32>)>,
 }
 
 /// The guest CPU topology and memory.
@@ -570,9 +602,12 @@ fn plan_with(
             );
         }
     }
-    if vmi.cpu.passthrough && plan.error.is_none() {
+    if let Some(layout) = layout::GuestLayout::from_vmi(vmi)
+        && plan.error.is_none()
+    {
         let outcome = numa::map(
             &mut plan,
+            layout,
             vmi,
             &view,
             options,

@@ -1,10 +1,13 @@
-//! `numaMapping` (behaviour reference §1.10): one guest cell per host cell that holds vCPUs,
-//! guest memory split in whole hugepages with the remainder to the first cells, strict
-//! numatune memnodes, and host distances passed through (KubeVirt main), with vnuma's
-//! correction for distances libvirt would reject.
+//! `numaMapping` (behaviour reference §1.10) in steps: a [`GuestLayout`] chooses the guest
+//! cells (passthrough: one per host node holding vCPUs), [`page_size`] reads the hugepage
+//! size, [`numatune`] binds each cell strictly to its host nodes, [`split_memory`] splits the
+//! guest memory in whole hugepages with the remainder to the first cells, and
+//! [`guest_distances`] passes host distances through (KubeVirt main), with vnuma's correction
+//! for distances libvirt would reject. [`map`] runs them in KubeVirt's order of checks.
 
 use std::collections::BTreeMap;
 
+use crate::plan::layout::{ChosenCell, GuestLayout};
 use crate::plan::pool::KvTopology;
 use crate::plan::{Cell, FailureReason, GuestPlan, KubevirtVersion, Numatune, PlanOptions};
 use crate::vmi::{Quantity, Vmi};
@@ -18,10 +21,12 @@ pub struct Outcome {
     pub misscaled: bool,
 }
 
-/// Maps the pinned vCPUs to guest cells. `quirk_no_topology` keeps KubeVirt's silent success
-/// on a host without cells; `quirk_misscaled` keeps its wrongly scaled message.
+/// Maps the pinned vCPUs to guest cells as `layout` chooses them. `quirk_no_topology` keeps
+/// KubeVirt's silent success on a host without cells; `quirk_misscaled` keeps its wrongly
+/// scaled message.
 pub fn map(
     plan: &mut GuestPlan,
+    layout: GuestLayout,
     vmi: &Vmi,
     view: &KvTopology,
     options: &PlanOptions,
@@ -42,135 +47,47 @@ pub fn map(
     }
     let fail = |plan: &mut GuestPlan, message: String| plan.fail(FailureReason::NumaMapping, message);
 
-    // host cpu -> host cell, and host cell -> vCPUs in vcpupin order
-    let cell_of: BTreeMap<u32, u32> = view
-        .cells
-        .iter()
-        .flat_map(|c| c.cpus.iter().map(move |cpu| (cpu.id, c.id)))
-        .collect();
-    let mut numamap: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-    for &(vcpu, cpu) in &plan.vcpupin {
-        let Some(&cell) = cell_of.get(&cpu) else {
-            fail(
-                plan,
-                format!(
-                    "failed to generate numa pinning information: vcpu {vcpu} is mapped to a not existing host cpu set {cpu}"
-                ),
-            );
-            return outcome;
-        };
-        numamap.entry(cell).or_default().push(vcpu);
-    }
-    let involved: Vec<u32> = view
-        .cells
-        .iter()
-        .map(|c| c.id)
-        .filter(|id| numamap.contains_key(id))
-        .collect();
-    let guest_id: BTreeMap<u32, u32> = involved.iter().copied().zip(0u32..).collect();
-
-    let Some(page_text) = vmi.memory.hugepages.as_deref() else {
-        fail(
-            plan,
-            "passing through a numa topology is restricted to VMIs with hugepages enabled".into(),
-        );
-        return outcome;
-    };
-    let page = match Quantity::parse(page_text) {
-        Ok(q) => q,
-        Err(e) => {
-            fail(
-                plan,
-                format!(
-                    "failed to determine if hugepages are enabled: could not parse hugepage value {page_text}: {e}"
-                ),
-            );
+    let chosen = match layout.cells(plan, view) {
+        Ok(chosen) => chosen,
+        Err(message) => {
+            fail(plan, message);
             return outcome;
         }
     };
-    let Some(page_bytes) = u64::try_from(page.value()).ok().filter(|&b| b > 0) else {
-        fail(
-            plan,
-            format!(
-                "failed to determine if hugepages are enabled: could not convert page size to MiB {page_text}: the page size must be positive"
-            ),
-        );
-        return outcome;
+    let page_bytes = match page_size(vmi) {
+        Ok(bytes) => bytes,
+        Err(message) => {
+            fail(plan, message);
+            return outcome;
+        }
     };
     plan.allocation_immediate = true;
-    plan.numatune = Some(Numatune {
-        nodeset: involved.clone(),
-        memnodes: involved.iter().map(|h| (guest_id[h], *h)).collect(),
-    });
+    plan.numatune = Some(numatune(&chosen, view));
 
-    let memory = vmi.virtual_memory().map_or(0, Quantity::value);
-    let Ok(memory) = u64::try_from(memory) else {
-        fail(
-            plan,
-            format!(
-                "could not convert VMI memory to quantity: Memory size '{memory}' must be greater than or equal to 0"
-            ),
-        );
-        return outcome;
+    let memory = match guest_memory(vmi) {
+        Ok(memory) => memory,
+        Err(message) => {
+            fail(plan, message);
+            return outcome;
+        }
     };
-    if involved.is_empty() {
-        // no pinned vCPU, no cell to map (admission requires dedicated CPUs; KubeVirt would
-        // divide by zero below)
-        fail(
-            plan,
-            "passing through a numa topology needs pinned vCPUs: none are pinned (dedicatedCpuPlacement is off)".into(),
-        );
-        return outcome;
-    }
-    let k = u64::try_from(involved.len()).unwrap_or(u64::MAX);
-    if memory < k.saturating_mul(page_bytes) {
-        outcome.misscaled = true;
-        let second = if quirk_misscaled {
-            k.saturating_mul(page_bytes).saturating_mul(1_048_576)
-        } else {
-            k.saturating_mul(page_bytes)
-        };
-        fail(
-            plan,
-            format!(
-                "not enough memory requested to allocate at least one hugepage per numa node: {{{memory} b}} < {second}"
-            ),
-        );
-        return outcome;
-    }
-    if memory % page_bytes != 0 {
-        fail(
-            plan,
-            format!(
-                "requested memory can't be divided through the numa page size: {{{memory} b}} mod {page_bytes} != 0"
-            ),
-        );
-        return outcome;
-    }
-    let leftover_pages = (memory % (page_bytes * k)) / page_bytes;
-    let base = (memory - leftover_pages * page_bytes) / k;
+    let sizes = match split_memory(memory, page_bytes, chosen.len(), quirk_misscaled) {
+        Ok(sizes) => sizes,
+        Err(SplitError { message, misscaled }) => {
+            outcome.misscaled = misscaled;
+            fail(plan, message);
+            return outcome;
+        }
+    };
 
     let with_distances = options.kubevirt_version == KubevirtVersion::Main;
-    for (g, host) in (0u32..).zip(&involved) {
-        let cell = view.cells.iter().find(|c| c.id == *host);
-        let distances = cell.filter(|_| with_distances).and_then(|c| {
-            let kept: Vec<(u32, u32)> = c
-                .distances
-                .iter()
-                .filter_map(|(h, v)| guest_id.get(h).map(|gid| (*gid, *v)))
-                .collect();
-            (!kept.is_empty()).then_some(kept)
-        });
+    let distances = guest_distances(&chosen, view, with_distances);
+    for (((g, cell), memory_bytes), distances) in (0u32..).zip(chosen).zip(sizes).zip(distances) {
         plan.cells.push(Cell {
             id: g,
-            host_node: *host,
-            vcpus: numamap.get(host).cloned().unwrap_or_default(),
-            memory_bytes: base
-                + if u64::from(g) < leftover_pages {
-                    page_bytes
-                } else {
-                    0
-                },
+            host_nodes: cell.host_nodes,
+            vcpus: cell.vcpus,
+            memory_bytes,
             distances,
         });
     }
@@ -179,6 +96,142 @@ pub fn map(
     }
     drop_invalid_distances(plan);
     outcome
+}
+
+/// The hugepage size in bytes: KubeVirt passes a topology through only with hugepages.
+///
+/// # Errors
+/// KubeVirt's messages: no hugepages, a size it cannot parse, a size that is not positive.
+pub fn page_size(vmi: &Vmi) -> Result<u64, String> {
+    let Some(page_text) = vmi.memory.hugepages.as_deref() else {
+        return Err("passing through a numa topology is restricted to VMIs with hugepages enabled".into());
+    };
+    let page = Quantity::parse(page_text).map_err(|e| {
+        format!(
+            "failed to determine if hugepages are enabled: could not parse hugepage value {page_text}: {e}"
+        )
+    })?;
+    u64::try_from(page.value()).ok().filter(|&b| b > 0).ok_or_else(|| {
+        format!(
+            "failed to determine if hugepages are enabled: could not convert page size to MiB {page_text}: the page size must be positive"
+        )
+    })
+}
+
+/// `<numatune>`: the memory nodeset is every host node a cell is bound to, in topology order;
+/// each guest cell gets a strict memnode on its host nodes.
+pub fn numatune(cells: &[ChosenCell], view: &KvTopology) -> Numatune {
+    let bound = |id: u32| cells.iter().any(|c| c.host_nodes.contains(&id));
+    Numatune {
+        nodeset: view.cells.iter().map(|c| c.id).filter(|&id| bound(id)).collect(),
+        memnodes: (0u32..)
+            .zip(cells)
+            .map(|(g, c)| (g, c.host_nodes.clone()))
+            .collect(),
+    }
+}
+
+/// The guest memory in bytes.
+///
+/// # Errors
+/// KubeVirt's message for a negative size.
+fn guest_memory(vmi: &Vmi) -> Result<u64, String> {
+    let memory = vmi.virtual_memory().map_or(0, Quantity::value);
+    u64::try_from(memory).map_err(|_| {
+        format!(
+            "could not convert VMI memory to quantity: Memory size '{memory}' must be greater than or equal to 0"
+        )
+    })
+}
+
+/// Why the memory cannot be split.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitError {
+    /// The message (KubeVirt's where the failure is KubeVirt's).
+    pub message: String,
+    /// The "not enough memory" message was printed (quirk §7.8).
+    pub misscaled: bool,
+}
+
+/// KubeVirt's split of `memory` bytes over `cells` guest cells: the same whole number of
+/// pages each, the remaining pages one each to the first cells. `quirk_misscaled` keeps
+/// KubeVirt's wrongly scaled "not enough memory" message.
+///
+/// # Errors
+/// No cell (no pinned vCPU), less than a page per cell, or memory not a whole number of pages.
+pub fn split_memory(
+    memory: u64,
+    page_bytes: u64,
+    cells: usize,
+    quirk_misscaled: bool,
+) -> Result<Vec<u64>, SplitError> {
+    let plain = |message: String| SplitError {
+        message,
+        misscaled: false,
+    };
+    if cells == 0 {
+        // no pinned vCPU, no cell to map (admission requires dedicated CPUs; KubeVirt would
+        // divide by zero below)
+        return Err(plain(
+            "passing through a numa topology needs pinned vCPUs: none are pinned (dedicatedCpuPlacement is off)".into(),
+        ));
+    }
+    let k = u64::try_from(cells).unwrap_or(u64::MAX);
+    if memory < k.saturating_mul(page_bytes) {
+        let second = if quirk_misscaled {
+            k.saturating_mul(page_bytes).saturating_mul(1_048_576)
+        } else {
+            k.saturating_mul(page_bytes)
+        };
+        return Err(SplitError {
+            message: format!(
+                "not enough memory requested to allocate at least one hugepage per numa node: {{{memory} b}} < {second}"
+            ),
+            misscaled: true,
+        });
+    }
+    if !memory.is_multiple_of(page_bytes) {
+        return Err(plain(format!(
+            "requested memory can't be divided through the numa page size: {{{memory} b}} mod {page_bytes} != 0"
+        )));
+    }
+    let leftover_pages = (memory % (page_bytes * k)) / page_bytes;
+    let base = (memory - leftover_pages * page_bytes) / k;
+    Ok((0..k)
+        .map(|g| base + if g < leftover_pages { page_bytes } else { 0 })
+        .collect())
+}
+
+/// Guest distances from the host's (KubeVirt main; none when `with_distances` is off, as in
+/// v1.9 and earlier): a cell on one host node gets that node's distances to the nodes of the
+/// other one-node cells, by guest id, in the host's sibling order; `None` when none remain.
+/// A cell on several host nodes gets none (no host row says how far a set is).
+pub fn guest_distances(
+    cells: &[ChosenCell],
+    view: &KvTopology,
+    with_distances: bool,
+) -> Vec<Option<Vec<(u32, u32)>>> {
+    let single = |c: &ChosenCell| match c.host_nodes.as_slice() {
+        [node] => Some(*node),
+        _ => None,
+    };
+    let guest_id: BTreeMap<u32, u32> = (0u32..)
+        .zip(cells)
+        .filter_map(|(g, c)| single(c).map(|h| (h, g)))
+        .collect();
+    cells
+        .iter()
+        .map(|c| {
+            let host = single(c).filter(|_| with_distances)?;
+            let row = view.cells.iter().find(|v| v.id == host)?;
+            let kept: Vec<(u32, u32)> = row
+                .distances
+                .iter()
+                .filter_map(|(h, v)| guest_id.get(h).map(|gid| (*gid, *v)))
+                .collect();
+            (!kept.is_empty()).then_some(kept)
+        })
+        .collect()
 }
 
 /// libvirt refuses a self distance other than 10, a remote distance of 10 and values outside
@@ -190,8 +243,12 @@ fn drop_invalid_distances(plan: &mut GuestPlan) {
         for &(to, value) in cell.distances.iter().flatten() {
             let valid = (10..=255).contains(&value) && ((to == cell.id) == (value == 10));
             if !valid {
-                let to_host = plan.cells.iter().find(|c| c.id == to).map_or(to, |c| c.host_node);
-                bad.push(format!("{}->{}={}", cell.host_node, to_host, value));
+                let to_host = plan
+                    .cells
+                    .iter()
+                    .find(|c| c.id == to)
+                    .map_or_else(|| to.to_string(), super::Cell::host_nodes_label);
+                bad.push(format!("{}->{}={}", cell.host_nodes_label(), to_host, value));
             }
         }
     }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use super::layout::GuestLayout;
 use super::pool::{KvCell, KvCpu, KvTopology};
 use super::*;
 use crate::cpuset::CpuSet;
@@ -141,7 +142,7 @@ fn seed_scenario_a_one_node_d02() {
         p.numatune,
         Some(Numatune {
             nodeset: vec![0],
-            memnodes: vec![(0, 0)]
+            memnodes: vec![(0, vec![0])]
         })
     );
     assert!(p.hint_dedicated && p.memfd && p.allocation_immediate);
@@ -161,7 +162,7 @@ fn seed_scenario_b_two_nodes_d03() {
     let cells: Vec<(u32, u32, Vec<u32>, u64)> = p
         .cells
         .iter()
-        .map(|c| (c.id, c.host_node, c.vcpus.clone(), c.memory_bytes))
+        .map(|c| (c.id, c.host_node().unwrap(), c.vcpus.clone(), c.memory_bytes))
         .collect();
     assert_eq!(
         cells,
@@ -173,7 +174,7 @@ fn seed_scenario_b_two_nodes_d03() {
         p.numatune,
         Some(Numatune {
             nodeset: vec![0, 1],
-            memnodes: vec![(0, 0), (1, 1)]
+            memnodes: vec![(0, vec![0]), (1, vec![1])]
         })
     );
     let verdicts: Vec<(u32, u64, u64, bool)> = p
@@ -259,7 +260,15 @@ fn numa_fixture(extra: bool) -> (GuestPlan, KvTopology, Vmi) {
 }
 
 fn map(plan: &mut GuestPlan, view: &KvTopology, vmi: &Vmi) -> numa::Outcome {
-    numa::map(plan, vmi, view, &PlanOptions::default(), true, true)
+    numa::map(
+        plan,
+        GuestLayout::Passthrough,
+        vmi,
+        view,
+        &PlanOptions::default(),
+        true,
+        true,
+    )
 }
 
 fn cells(plan: &GuestPlan) -> Vec<(u32, String, u64)> {
@@ -315,7 +324,7 @@ fn numa_mapping_catalogue() {
         p.numatune,
         Some(Numatune {
             nodeset: vec![0, 4],
-            memnodes: vec![(0, 0), (1, 4)]
+            memnodes: vec![(0, vec![0]), (1, vec![4])]
         })
     );
     assert!(p.allocation_immediate);
@@ -351,7 +360,15 @@ fn numa_mapping_catalogue() {
         "not enough memory requested to allocate at least one hugepage per numa node: {2097152 b} < 4398046511104"
     );
     let (mut p, view, _) = numa_fixture(false);
-    numa::map(&mut p, &vmi, &view, &PlanOptions::default(), true, false);
+    numa::map(
+        &mut p,
+        GuestLayout::Passthrough,
+        &vmi,
+        &view,
+        &PlanOptions::default(),
+        true,
+        false,
+    );
     assert_eq!(
         p.error.unwrap().message,
         "not enough memory requested to allocate at least one hugepage per numa node: {2097152 b} < 4194304"
@@ -371,7 +388,7 @@ fn numa_mapping_catalogue() {
         p.numatune,
         Some(Numatune {
             nodeset: vec![0, 4, 5],
-            memnodes: vec![(0, 0), (1, 4), (2, 5)]
+            memnodes: vec![(0, vec![0]), (1, vec![4]), (2, vec![5])]
         })
     );
     // N-9: realtime adds nosharepages
@@ -751,7 +768,7 @@ fn the_invariant_checker_catches_broken_plans() {
     let mut p = good.clone();
     p.vcpupin[1].1 = 7;
     p.cells[1].memory_bytes -= 1;
-    p.cells[0].host_node = 1;
+    p.cells[0].host_nodes = vec![1];
     let broken = invariants::check(&p, &host);
     assert_eq!(
         broken,
@@ -761,7 +778,7 @@ fn the_invariant_checker_catches_broken_plans() {
             "vCPU 1 of cell 0 runs on host node Some(0), not 1".to_string(),
             "cells hold 67108863 bytes, the guest 67108864".to_string(),
             "cell 1 memory 33554431 is not a whole number of 2097152-byte pages".to_string(),
-            "memnodes [(0, 0), (1, 1)] disagree with the cells [(0, 1), (1, 1)]".to_string(),
+            "memnodes [(0, [0]), (1, [1])] disagree with the cells [(0, [1]), (1, [1])]".to_string(),
             "numatune nodeset [0, 1] is not the cells' host nodes {1}".to_string(),
         ]
     );

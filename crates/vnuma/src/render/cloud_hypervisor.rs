@@ -402,14 +402,21 @@ fn memory_zones(plan: &GuestPlan) -> Result<Vec<String>, ChError> {
     }
     let mut zones = Vec::with_capacity(plan.cells.len());
     for cell in &plan.cells {
-        let mut nodes = vec![cell.host_node];
+        let Some(host_node) = cell.host_node() else {
+            return Err(ChError::Unsupported(format!(
+                "guest cell {} is bound to {}, but a Cloud Hypervisor memory zone takes one host_numa_node: use -o xml or -o qemu",
+                cell.id,
+                cell.host_nodes_phrase()
+            )));
+        };
+        let mut nodes = vec![host_node];
         if let Some(numatune) = &plan.numatune {
             nodes.extend(
                 numatune
                     .memnodes
                     .iter()
                     .filter(|(guest, _)| *guest == cell.id)
-                    .map(|(_, host)| *host),
+                    .flat_map(|(_, hosts)| hosts.iter().copied()),
             );
         }
         nodes.sort_unstable();
@@ -425,7 +432,7 @@ fn memory_zones(plan: &GuestPlan) -> Result<Vec<String>, ChError> {
             "id=mem{},size={}{hugepages},host_numa_node={}{prefault}",
             cell.id,
             size(cell.memory_bytes),
-            cell.host_node
+            host_node
         ));
     }
     Ok(zones)

@@ -214,10 +214,11 @@ pub fn domain_xml(plan: &GuestPlan) -> String {
             "    <memory mode=\"strict\" nodeset=\"{}\"></memory>",
             comma(nodeset)
         );
-        for (cell, host) in memnodes {
+        for (cell, hosts) in memnodes {
             let _ = writeln!(
                 x,
-                "    <memnode cellid=\"{cell}\" mode=\"strict\" nodeset=\"{host}\"></memnode>"
+                "    <memnode cellid=\"{cell}\" mode=\"strict\" nodeset=\"{}\"></memnode>",
+                comma(hosts)
             );
         }
         let _ = writeln!(x, "  </numatune>");

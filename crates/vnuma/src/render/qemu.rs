@@ -121,7 +121,7 @@ fn backend_object(
     id: &str,
     bytes: u64,
     plan: &GuestPlan,
-    host_node: Option<u32>,
+    host_nodes: Option<&[u32]>,
     options: &QemuOptions,
 ) -> String {
     let page = plan.guest.page_size_bytes;
@@ -145,8 +145,13 @@ fn backend_object(
     if plan.allocation_immediate || (page.is_some() && options.backend != MemoryBackend::Ram) {
         object.push_str(",prealloc=on");
     }
-    if let Some(node) = host_node {
-        let _ = write!(object, ",host-nodes={node},policy=bind");
+    if let Some(nodes) = host_nodes.filter(|n| !n.is_empty()) {
+        // host-nodes is a list: one `host-nodes=a` or `host-nodes=a-b` per run of nodes
+        let set: CpuSet = nodes.iter().map(|&n| CpuId(n)).collect();
+        for run in set.to_string().split(',') {
+            let _ = write!(object, ",host-nodes={run}");
+        }
+        object.push_str(",policy=bind");
     }
     object
 }
@@ -203,9 +208,12 @@ pub fn args(plan: &GuestPlan, options: &QemuOptions) -> Result<Vec<String>, Qemu
         );
     }
     let memnode = |cell: u32| {
-        plan.numatune
-            .as_ref()
-            .and_then(|n| n.memnodes.iter().find(|(c, _)| *c == cell).map(|(_, h)| *h))
+        plan.numatune.as_ref().and_then(|n| {
+            n.memnodes
+                .iter()
+                .find(|(c, _)| *c == cell)
+                .map(|(_, h)| h.as_slice())
+        })
     };
     for cell in &plan.cells {
         if cell.memory_bytes % 1024 != 0 {

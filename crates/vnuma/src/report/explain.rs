@@ -234,10 +234,15 @@ pub fn explain_with(
         for cell in &plan.cells {
             let _ = writeln!(
                 out,
-                "   cell {} exists because vCPUs {} run on host node {}; its memory is bound strictly to that node.",
+                "   cell {} exists because vCPUs {} run on {}; its memory is bound strictly to {}.",
                 cell.id,
                 set(&cell.vcpus),
-                cell.host_node
+                cell.host_nodes_phrase(),
+                if cell.host_nodes.len() == 1 {
+                    "that node"
+                } else {
+                    "those nodes"
+                }
             );
         }
         if let Some(page) = g.page_size_bytes.filter(|&p| p > 0) {
@@ -274,8 +279,9 @@ pub fn explain_with(
         for v in &plan.hugepages {
             let _ = writeln!(
                 out,
-                "   host node {}: needs {} x {}, has {} {} - {}",
-                v.host_node,
+                "   host node{} {}: needs {} x {}, has {} {} - {}",
+                if v.host_nodes.len() == 1 { "" } else { "s" },
+                crate::plan::comma_nodes(&v.host_nodes),
                 v.pages_needed,
                 page_size_label(v.page_size_bytes),
                 v.pages_free,

@@ -148,7 +148,10 @@ struct RealtimeDoc {
 #[derive(Serialize)]
 struct CellDoc {
     id: u32,
-    host_node: u32,
+    /// The one host node, `null` when the cell spans several.
+    host_node: Option<u32>,
+    /// Every host node the cell is bound to, ascending.
+    host_nodes: Vec<u32>,
     vcpus: String,
     memory_bytes: u64,
     distances: Option<serde_json::Map<String, serde_json::Value>>,
@@ -249,7 +252,8 @@ fn doc(plan: &GuestPlan, ctx: &Context<'_>) -> PlanDoc {
             .iter()
             .map(|c| CellDoc {
                 id: c.id,
-                host_node: c.host_node,
+                host_node: c.host_node(),
+                host_nodes: c.host_nodes.clone(),
                 vcpus: cpus(&c.vcpus),
                 memory_bytes: c.memory_bytes,
                 distances: c.distances.as_ref().map(|d| {
@@ -267,10 +271,10 @@ fn doc(plan: &GuestPlan, ctx: &Context<'_>) -> PlanDoc {
             memnodes: n
                 .memnodes
                 .iter()
-                .map(|&(cell, host)| MemnodeDoc {
-                    cell,
+                .map(|(cell, hosts)| MemnodeDoc {
+                    cell: *cell,
                     mode: "strict",
-                    nodeset: host.to_string(),
+                    nodeset: nodes(hosts),
                 })
                 .collect(),
         }),
@@ -433,9 +437,9 @@ pub fn to_table(plan: &GuestPlan, host: &HostTopology, ctx: &Context<'_>) -> Str
             });
             let _ = writeln!(
                 out,
-                "  cell {} -> host node {}: vCPUs {}, {}{distances}",
+                "  cell {} -> {}: vCPUs {}, {}{distances}",
                 cell.id,
-                cell.host_node,
+                cell.host_nodes_phrase(),
                 cpus(&cell.vcpus),
                 human_bytes(cell.memory_bytes)
             );
@@ -458,7 +462,7 @@ pub fn to_table(plan: &GuestPlan, host: &HostTopology, ctx: &Context<'_>) -> Str
             let _ = writeln!(
                 out,
                 "  node {}: needs {} x {}, has {} {kind}  {verdict}",
-                v.host_node,
+                crate::plan::comma_nodes(&v.host_nodes),
                 v.pages_needed,
                 page_size_label(v.page_size_bytes),
                 v.pages_free

@@ -179,7 +179,11 @@ pub fn plan_map(plan: &GuestPlan, host: &HostTopology, color: bool) -> String {
             code: if cpuset.contains(&cpu.0) { None } else { Some(DIM) },
         },
     };
-    let hosting: BTreeSet<u32> = plan.cells.iter().map(|c| c.host_node).collect();
+    let hosting: BTreeSet<u32> = plan
+        .cells
+        .iter()
+        .flat_map(|c| c.host_nodes.iter().copied())
+        .collect();
     let many = host.nodes.len() > COLLAPSE_ABOVE_NODES;
     let skip = |node: &Node| {
         many && !hosting.contains(&node.id.0)
@@ -204,7 +208,12 @@ pub fn plan_map(plan: &GuestPlan, host: &HostTopology, color: bool) -> String {
             .enumerate()
             .map(|(i, c)| {
                 paint(
-                    &format!("cell {} = node {}", c.id, c.host_node),
+                    &format!(
+                        "cell {} = node{} {}",
+                        c.id,
+                        if c.host_nodes.len() == 1 { "" } else { "s" },
+                        c.host_nodes_label()
+                    ),
                     Some(PALETTE[i % PALETTE.len()]),
                     color,
                 )

@@ -66,12 +66,27 @@ pub struct ExpectedPin {
 pub struct ExpectedCell {
     /// Guest cell id.
     pub id: u32,
-    /// Host node.
-    pub host_node: u32,
+    /// Host node (`null` when the cell spans several).
+    pub host_node: Option<u32>,
+    /// Every host node (absent from plans written before cells could span several).
+    #[serde(default)]
+    pub host_nodes: Vec<u32>,
     /// vCPUs, kernel list.
     pub vcpus: String,
     /// Memory in bytes.
     pub memory_bytes: u64,
+}
+
+impl ExpectedCell {
+    /// The host nodes the cell is bound to: `host_nodes`, or the one `host_node` of an older
+    /// plan.
+    pub fn nodes(&self) -> Vec<u32> {
+        if self.host_nodes.is_empty() {
+            self.host_node.into_iter().collect()
+        } else {
+            self.host_nodes.clone()
+        }
+    }
 }
 
 /// One vCPU as QEMU and the kernel report it.
@@ -369,17 +384,22 @@ pub fn compare(expected: &Expected, observed: &Observed) -> Vec<String> {
                     )),
                     _ => {}
                 }
-                if m.host_nodes != [cell.host_node] || m.policy != "bind" {
+                let nodes = cell.nodes();
+                if m.host_nodes != nodes || m.policy != "bind" {
+                    let plural = if nodes.len() == 1 { "" } else { "s" };
                     out.push(format!(
-                        "cell {}: backend {id} is {} to host nodes {:?}, the plan binds it to host node {}",
-                        cell.id, m.policy, m.host_nodes, cell.host_node
+                        "cell {}: backend {id} is {} to host nodes {:?}, the plan binds it to host node{plural} {}",
+                        cell.id,
+                        m.policy,
+                        m.host_nodes,
+                        crate::plan::comma_nodes(&nodes)
                     ));
                 }
             }
         }
     }
     if let (Some(sizes), Some(want)) = (&observed.page_sizes_per_node, g.page_size_bytes) {
-        let nodes: BTreeSet<u32> = expected.cells.iter().map(|c| c.host_node).collect();
+        let nodes: BTreeSet<u32> = expected.cells.iter().flat_map(ExpectedCell::nodes).collect();
         for node in nodes {
             if let Some(got) = sizes.get(&node)
                 && got.iter().any(|&size| size != want)
@@ -398,8 +418,11 @@ pub fn compare(expected: &Expected, observed: &Observed) -> Vec<String> {
     }
     if let Some(bound) = &observed.bound_per_node {
         let mut want: BTreeMap<u32, u64> = BTreeMap::new();
-        for cell in &expected.cells {
-            *want.entry(cell.host_node).or_default() += cell.memory_bytes;
+        for cell in expected.cells.iter().filter(|c| c.nodes().len() == 1) {
+            // a cell on several nodes may sit on any of them: only one-node cells are summed
+            for node in cell.nodes() {
+                *want.entry(node).or_default() += cell.memory_bytes;
+            }
         }
         for (node, bytes) in &want {
             let got = bound.get(node).copied().unwrap_or(0);

@@ -368,13 +368,13 @@ fn the_topology_must_hold_the_vcpus() {
 #[test]
 fn a_zone_takes_one_host_node() {
     let mut p = scenario_b();
-    p.numatune.as_mut().unwrap().memnodes = vec![(0, 0), (1, 0)];
+    p.numatune.as_mut().unwrap().memnodes = vec![(0, vec![0]), (1, vec![0])];
     assert_eq!(
         message(&p),
         "memory zone mem1 would be bound to host nodes 0-1, but a zone takes one host_numa_node"
     );
     let mut p = scenario_b();
-    p.numatune.as_mut().unwrap().memnodes.push((0, 3));
+    p.numatune.as_mut().unwrap().memnodes.push((0, vec![3]));
     assert_eq!(
         message(&p),
         "memory zone mem0 would be bound to host nodes 0,3, but a zone takes one host_numa_node"
@@ -442,7 +442,7 @@ fn every_boot_vcpu_in_exactly_one_cell() {
     p.guest.max_sockets = 2;
     p.cells.push(Cell {
         id: 2,
-        host_node: 1,
+        host_nodes: vec![1],
         vcpus: vec![4],
         memory_bytes: 0,
         distances: None,

@@ -255,7 +255,12 @@ fn node_card(
         "#000000",
         inner_w,
     )];
-    let short = overlay.is_some_and(|o| o.plan.hugepages.iter().any(|v| v.host_node == id && !v.fits));
+    let short = overlay.is_some_and(|o| {
+        o.plan
+            .hugepages
+            .iter()
+            .any(|v| v.host_nodes.contains(&id) && !v.fits)
+    });
     if let Some(o) = overlay {
         for &ci in o.cells_on.get(&id).into_iter().flatten() {
             let cell = &o.plan.cells[ci];
@@ -269,7 +274,7 @@ fn node_card(
             let label = Block::paragraph(&text, 10.0, true, cell_colour(ci), inner_w - 14.0);
             parts.push(Block::row(vec![swatch, label], 5.0));
         }
-        for v in o.plan.hugepages.iter().filter(|v| v.host_node == id) {
+        for v in o.plan.hugepages.iter().filter(|v| v.host_nodes.contains(&id)) {
             let page = page_size_label(v.page_size_bytes);
             let kind = if v.free_known {
                 "free"

@@ -26,9 +26,9 @@ pub(super) fn plan_legend(o: &Overlay<'_>, page_w: f64) -> Block {
         items.push(legend_item(
             Style::boxed(cell_colour(i), "#424242", 0.6, 1.5),
             &format!(
-                "guest cell {} -> host node {}: vCPUs {}, {}",
+                "guest cell {} -> {}: vCPUs {}, {}",
                 cell.id,
-                cell.host_node,
+                cell.host_nodes_phrase(),
                 cell.vcpus.iter().map(|&v| CpuId(v)).collect::<CpuSet>(),
                 human_bytes(cell.memory_bytes)
             ),

@@ -65,10 +65,12 @@ impl<'a> Overlay<'a> {
         }
         let mut cells_on: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
         for (i, cell) in plan.cells.iter().enumerate() {
-            cells_on.entry(cell.host_node).or_default().push(i);
+            for &node in &cell.host_nodes {
+                cells_on.entry(node).or_default().push(i);
+            }
         }
         let mut active: BTreeSet<u32> = cells_on.keys().copied().collect();
-        active.extend(plan.hugepages.iter().map(|v| v.host_node));
+        active.extend(plan.hugepages.iter().flat_map(|v| v.host_nodes.iter().copied()));
         for (&cpu, mark) in &marks {
             if (mark.label().is_some() || mark.in_cpuset)
                 && let Some(node) = host.cpu(CpuId(cpu)).and_then(|c| c.node)

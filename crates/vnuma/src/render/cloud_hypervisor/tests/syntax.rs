@@ -397,7 +397,7 @@ pub(crate) fn check_semantics(plan: &GuestPlan, argv: &[String], what: &str) {
         assert_eq!(zone.size, cell.memory_bytes, "{what}: {} size", zone.id);
         assert_eq!(
             zone.host_numa_node,
-            Some(cell.host_node),
+            cell.host_node(),
             "{what}: {} host node",
             zone.id
         );
@@ -406,14 +406,9 @@ pub(crate) fn check_semantics(plan: &GuestPlan, argv: &[String], what: &str) {
                 .memnodes
                 .iter()
                 .filter(|(g, _)| *g == cell.id)
-                .map(|(_, h)| *h)
+                .flat_map(|(_, h)| h.iter().copied())
                 .collect();
-            assert_eq!(
-                bound,
-                vec![cell.host_node],
-                "{what}: numatune of cell {}",
-                cell.id
-            );
+            assert_eq!(bound, cell.host_nodes, "{what}: numatune of cell {}", cell.id);
         }
         let users = parsed
             .numa
