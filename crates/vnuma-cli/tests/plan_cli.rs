@@ -107,8 +107,8 @@ fn json_is_the_contract_document_for_scenario_b() {
       "numatune": {"mode": "strict", "nodeset": "0-1",
                    "memnodes": [{"cell": 0, "mode": "strict", "nodeset": "0"}, {"cell": 1, "mode": "strict", "nodeset": "1"}]},
       "hugepages": [
-        {"host_node": 0, "page_size_bytes": 2097152, "pages_needed": 16, "pages_free": 1024, "free_known": true, "fits": true},
-        {"host_node": 1, "page_size_bytes": 2097152, "pages_needed": 16, "pages_free": 1024, "free_known": true, "fits": true}
+        {"host_node": 0, "host_nodes": [0], "page_size_bytes": 2097152, "pages_needed": 16, "pages_free": 1024, "free_known": true, "fits": true},
+        {"host_node": 1, "host_nodes": [1], "page_size_bytes": 2097152, "pages_needed": 16, "pages_free": 1024, "free_known": true, "fits": true}
       ],
       "error": null
     });
@@ -407,7 +407,7 @@ fn a_hugepage_shortfall_exits_1_with_the_verdicts() {
     assert_eq!(doc["error"]["reason"], "hugepage-shortfall");
     assert_eq!(
         doc["hugepages"][1],
-        serde_json::json!({"host_node": 1, "page_size_bytes": 2097152, "pages_needed": 16, "pages_free": 8, "free_known": false, "fits": false})
+        serde_json::json!({"host_node": 1, "host_nodes": [1], "page_size_bytes": 2097152, "pages_needed": 16, "pages_free": 8, "free_known": false, "fits": false})
     );
     let out = vnuma(&["plan", &seed(), "--host", host, "--cpuset", "0-3", "-o", "xml"]);
     assert_eq!(out.status.code(), Some(1));

@@ -144,6 +144,16 @@ fn hugepage_hint(plan: &GuestPlan, host: &HostTopology) -> Option<String> {
             .and_then(|n| n.hugepages.iter().find(|p| p.page_size_bytes == page))
             .map_or(0, |p| p.total);
         let more = v.pages_needed - v.pages_free;
+        if v.host_nodes.len() > 1 {
+            let set: Vec<String> = v.host_nodes.iter().map(ToString::to_string).collect();
+            lines.push(format!(
+                "reserve {more} more {label} pages over host nodes {} (their pools count together): on the node \
+                 raise /sys/devices/system/node/nodeN/hugepages/{}/nr_hugepages of those nodes",
+                set.join(","),
+                sysfs_pool(page),
+            ));
+            continue;
+        }
         lines.push(format!(
             "reserve {more} more {label} pages on host node {node}: on the node run `echo {target} > \
              /sys/devices/system/node/node{node}/hugepages/{pool}/nr_hugepages`",

@@ -173,7 +173,9 @@ struct MemnodeDoc {
 
 #[derive(Serialize)]
 struct HugepageDoc {
-    host_node: u32,
+    /// The node, or `null` when the verdict is over several (a cell bound to a node set).
+    host_node: Option<u32>,
+    host_nodes: Vec<u32>,
     page_size_bytes: u64,
     pages_needed: u64,
     pages_free: u64,
@@ -282,7 +284,8 @@ fn doc(plan: &GuestPlan, ctx: &Context<'_>) -> PlanDoc {
             .hugepages
             .iter()
             .map(|v| HugepageDoc {
-                host_node: v.host_node,
+                host_node: (v.host_nodes.len() <= 1).then_some(v.host_node),
+                host_nodes: v.host_nodes.clone(),
                 page_size_bytes: v.page_size_bytes,
                 pages_needed: v.pages_needed,
                 pages_free: v.pages_free,

@@ -210,3 +210,28 @@ fn hugepages_are_checked_over_the_cells_node_set() {
         "hugepage shortfall: host nodes 0,1 have 2048 free 2Mi hugepages, the guest needs 2049"
     );
 }
+
+#[test]
+fn a_cell_on_two_nodes_is_a_set_in_the_plan_document_and_its_hint() {
+    let (host, mut p) = spanning();
+    p.cells[0].memory_bytes = 2049 * MI2;
+    hugepages::check(&mut p, &host, false);
+    crate::plan::hints::add(&mut p, &host, &seed(), crate::plan::CpusetSource::Flag);
+    let ctx = crate::report::plan::Context {
+        host_label: "example:dual-socket",
+        kubevirt_version: crate::plan::KubevirtVersion::Main,
+        cpuset_source: crate::plan::CpusetSource::Flag,
+        kubelet: None,
+        kubelet_settings: None,
+    };
+    let doc: serde_json::Value = serde_json::from_str(&crate::report::plan::to_json(&p, &ctx)).unwrap();
+    assert_eq!(doc["cells"][0]["host_node"], serde_json::Value::Null);
+    assert_eq!(doc["cells"][0]["host_nodes"], serde_json::json!([0, 1]));
+    assert_eq!(doc["hugepages"][0]["host_node"], serde_json::Value::Null);
+    assert_eq!(doc["hugepages"][0]["host_nodes"], serde_json::json!([0, 1]));
+    let hint = doc["error"]["hint"].as_str().unwrap();
+    assert!(
+        hint.starts_with("reserve 1 more 2Mi pages over host nodes 0,1 (their pools count together)"),
+        "{hint}"
+    );
+}
