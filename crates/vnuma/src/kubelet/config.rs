@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::cpuset::CpuSet;
 use crate::k8s::documents::{DocumentError, Source, documents, typed};
-use crate::k8s::quantity::{Quantity, QuantityText};
+use crate::k8s::quantity::QuantityText;
 
 /// Feature gates the kubelet (1.33–1.36) turns on by default that change what the simulation
 /// accepts.
@@ -134,15 +134,6 @@ struct ReservedMemory {
     limits: BTreeMap<String, QuantityText>,
 }
 
-fn quantity(origin: &str, path: &str, text: &QuantityText) -> Result<Quantity, DocumentError> {
-    Quantity::parse(text.0.trim()).map_err(|e| DocumentError::Quantity {
-        origin: origin.to_string(),
-        path: path.to_string(),
-        value: text.0.clone(),
-        message: e.to_string(),
-    })
-}
-
 /// Reads the first `kind: KubeletConfiguration` document.
 ///
 /// # Errors
@@ -175,15 +166,7 @@ pub fn read_kubelet_config(source: Source<'_>) -> Result<KubeletConfig, Document
         ("systemReserved", &wire.system_reserved),
     ] {
         if let Some(cpu) = map.as_ref().and_then(|m| m.get("cpu")) {
-            let q = quantity(origin, &format!("{field}.cpu"), cpu)?;
-            if q.is_negative() {
-                return Err(DocumentError::Quantity {
-                    origin: origin.to_string(),
-                    path: format!("{field}.cpu"),
-                    value: cpu.0.clone(),
-                    message: "must be greater than or equal to 0".into(),
-                });
-            }
+            let q = cpu.parse_at(origin, &format!("{field}.cpu"), true)?;
             *config.reserved_cpu_millis.get_or_insert(0) += q.milli_value();
         }
     }
@@ -205,7 +188,7 @@ pub fn read_kubelet_config(source: Source<'_>) -> Result<KubeletConfig, Document
     for (i, r) in wire.reserved_memory.unwrap_or_default().into_iter().enumerate() {
         for (resource, text) in &r.limits {
             let path = format!("reservedMemory[{i}].limits.{resource}");
-            let q = quantity(origin, &path, text)?;
+            let q = text.parse_at(origin, &path, false)?;
             let bytes = u64::try_from(q.value()).map_err(|_| DocumentError::Quantity {
                 origin: origin.to_string(),
                 path: path.clone(),

@@ -2,6 +2,8 @@
 
 use serde::Deserialize;
 
+use crate::k8s::documents::DocumentError;
+
 use crate::vmi::input::{Source, documents, typed};
 use crate::vmi::wire::ObjectMeta;
 use crate::vmi::{ClusterConfig, VmiError};
@@ -57,7 +59,7 @@ pub fn read_cluster_config(source: Source<'_>) -> Result<ClusterConfig, VmiError
     let doc = docs
         .iter()
         .find(|d| d.kind() == "KubeVirt")
-        .ok_or_else(|| VmiError::Select {
+        .ok_or_else(|| DocumentError::Select {
             origin: source.origin.to_string(),
             message: "no `kind: KubeVirt` object in the input".into(),
         })?;

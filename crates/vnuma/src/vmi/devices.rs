@@ -5,9 +5,7 @@
 //! `SetDefaultVolumeDisk`).
 
 use crate::vmi::wire;
-use crate::vmi::{
-    ClusterConfig, Disk, DiskTargetKind, OverheadExtras, PassthroughDevice, Quantity, Vmi, VmiError,
-};
+use crate::vmi::{ClusterConfig, Disk, DiskTargetKind, OverheadExtras, PassthroughDevice, Vmi, VmiError};
 
 /// KubeVirt's default CPU model when neither the VMI nor the cluster names one.
 pub const DEFAULT_CPU_MODEL: &str = "host-model";
@@ -45,7 +43,8 @@ pub fn disks(domain: &wire::DomainSpec) -> Vec<Disk> {
 /// Fills the device and CPU-model fields of `vmi` from the wire spec.
 ///
 /// # Errors
-/// [`VmiError::Quantity`] for an `addedOverhead` that does not parse or is negative.
+/// [`crate::k8s::documents::DocumentError::Quantity`] for an `addedOverhead` that does not
+/// parse or is negative.
 pub fn read(vmi: &mut Vmi, spec: &wire::VmiSpec, origin: &str) -> Result<(), VmiError> {
     let domain = spec.domain.clone().unwrap_or_default();
     let devices = domain.devices.clone().unwrap_or_default();
@@ -104,19 +103,11 @@ pub fn read(vmi: &mut Vmi, spec: &wire::VmiSpec, origin: &str) -> Result<(), Vmi
         .and_then(|r| r.added_overhead.as_ref());
     let added_overhead = match added {
         None => None,
-        Some(text) => {
-            let err = |message: String| VmiError::Quantity {
-                origin: origin.to_string(),
-                path: format!("{}.domain.memory.reservedOverhead.addedOverhead", vmi.spec_path),
-                value: text.0.clone(),
-                message,
-            };
-            let q = Quantity::parse(text.0.trim()).map_err(|e| err(e.to_string()))?;
-            if q.is_negative() {
-                return Err(err("must be greater than or equal to 0".into()));
-            }
-            Some(q)
-        }
+        Some(text) => Some(text.parse_at(
+            origin,
+            &format!("{}.domain.memory.reservedOverhead.addedOverhead", vmi.spec_path),
+            true,
+        )?),
     };
     let exec = |p: &Option<wire::Probe>| u32::from(p.as_ref().is_some_and(|p| p.exec.is_some()));
     vmi.overhead_extras = OverheadExtras {

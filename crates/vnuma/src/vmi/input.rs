@@ -7,6 +7,7 @@
 
 use serde_json::Value;
 
+use crate::k8s::documents::DocumentError;
 pub use crate::k8s::documents::{Document, Source, documents, typed};
 use crate::k8s::quantity::Quantity;
 use crate::vmi::instancetype::{self, Catalogue};
@@ -19,7 +20,7 @@ use crate::vmi::{schema, wire};
 /// validation would: one `Kind/name: unknown field PATH; did you mean NAME?` line each.
 ///
 /// # Errors
-/// [`VmiError::Yaml`] for a stream that does not parse.
+/// [`DocumentError::Yaml`] for a stream that does not parse.
 pub fn unknown_fields(source: Source<'_>) -> Result<Vec<String>, VmiError> {
     let mut out = Vec::new();
     for doc in documents(source)? {
@@ -37,7 +38,7 @@ pub fn unknown_fields(source: Source<'_>) -> Result<Vec<String>, VmiError> {
 /// # Errors
 /// [`VmiError`] naming the file, the field path and the value.
 pub fn read_vmi(main: Source<'_>, extra: &[Source<'_>], name: Option<&str>) -> Result<Vmi, VmiError> {
-    let selector = Selector::parse(name, None).map_err(|message| VmiError::Select {
+    let selector = Selector::parse(name, None).map_err(|message| DocumentError::Select {
         origin: main.origin.to_string(),
         message,
     })?;
@@ -67,7 +68,7 @@ pub fn read_vmi_selected(
         .iter()
         .filter(|d| matches!(d.kind(), "VirtualMachineInstance" | "VirtualMachine"))
         .collect();
-    let chosen = select::pick(&candidates, selector).map_err(|message| VmiError::Select {
+    let chosen = select::pick(&candidates, selector).map_err(|message| DocumentError::Select {
         origin: main.origin.to_string(),
         message,
     })?;
@@ -76,11 +77,12 @@ pub fn read_vmi_selected(
         "VirtualMachine" => {
             // The API server's own words for a VirtualMachine without its template.
             if chosen.value.pointer("/spec/template").is_none_or(Value::is_null) {
-                return Err(VmiError::Field {
+                return Err(DocumentError::Field {
                     origin: origin.to_string(),
                     path: format!("VirtualMachine {:?} is invalid: spec.template", chosen.name()),
                     message: "Required value".into(),
-                });
+                }
+                .into());
             }
             let vm: wire::VirtualMachine = typed(&chosen.value, origin)?;
             let meta = vm.metadata.unwrap_or_default();
@@ -117,7 +119,7 @@ pub fn read_vmi_selected(
 /// Converts a wire spec to a [`Vmi`], parsing quantities. `prefix` is the spec's field path.
 ///
 /// # Errors
-/// [`VmiError::Quantity`] for a quantity that does not parse or is negative.
+/// [`DocumentError::Quantity`] for a quantity that does not parse or is negative.
 pub fn convert(
     meta: &wire::ObjectMeta,
     spec: &wire::VmiSpec,
@@ -131,18 +133,11 @@ pub fn convert(
                     non_negative: bool|
      -> Result<Option<Quantity>, VmiError> {
         let Some(text) = text else { return Ok(None) };
-        let err = |message: String| VmiError::Quantity {
-            origin: origin.to_string(),
-            path: format!("{prefix}.{path}"),
-            value: text.0.clone(),
-            message,
-        };
-        // Kubernetes trims white space around a quantity when it decodes one.
-        let q = Quantity::parse(text.0.trim()).map_err(|e| err(e.to_string()))?;
-        if non_negative && q.is_negative() {
-            return Err(err("must be greater than or equal to 0".into()));
-        }
-        Ok(Some(q))
+        Ok(Some(text.parse_at(
+            origin,
+            &format!("{prefix}.{path}"),
+            non_negative,
+        )?))
     };
     let resources = domain.resources.clone().unwrap_or_default();
     let requests = resources.requests.unwrap_or_default();

@@ -290,44 +290,10 @@ pub struct Cause {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VmiError {
-    /// Not YAML.
-    #[error("{origin}: invalid YAML: {message}")]
-    Yaml {
-        /// The file or `<stdin>`.
-        origin: String,
-        /// The parser's words (with line and column).
-        message: String,
-    },
-    /// A field of the wrong type.
-    #[error("{origin}: {path}: {message}")]
-    Field {
-        /// The file.
-        origin: String,
-        /// The field path, e.g. `spec.domain.cpu.cores`.
-        path: String,
-        /// What was wrong.
-        message: String,
-    },
-    /// A quantity that does not parse, or parses but cannot be used there.
-    #[error("{origin}: {path}: invalid quantity {value:?}: {message}")]
-    Quantity {
-        /// The file.
-        origin: String,
-        /// The field path.
-        path: String,
-        /// The text as written.
-        value: String,
-        /// Why.
-        message: String,
-    },
-    /// No VMI or VM in the input, or several without `--name`.
-    #[error("{origin}: {message}")]
-    Select {
-        /// The file.
-        origin: String,
-        /// What is missing or ambiguous.
-        message: String,
-    },
+    /// A document, or a field of it, that cannot be read (not YAML, a wrong type, a bad
+    /// quantity, no such object).
+    #[error(transparent)]
+    Document(#[from] DocumentError),
     /// An instancetype or preference that cannot be applied.
     #[error("{origin}: {message}")]
     Instancetype {
@@ -345,35 +311,6 @@ pub enum VmiError {
 }
 
 /// A document error in the VMI's words: the same variant, the same message.
-impl From<DocumentError> for VmiError {
-    fn from(error: DocumentError) -> Self {
-        match error {
-            DocumentError::Yaml { origin, message } => VmiError::Yaml { origin, message },
-            DocumentError::Field {
-                origin,
-                path,
-                message,
-            } => VmiError::Field {
-                origin,
-                path,
-                message,
-            },
-            DocumentError::Quantity {
-                origin,
-                path,
-                value,
-                message,
-            } => VmiError::Quantity {
-                origin,
-                path,
-                value,
-                message,
-            },
-            DocumentError::Select { origin, message } => VmiError::Select { origin, message },
-        }
-    }
-}
-
 fn causes_text(causes: &[Cause]) -> String {
     causes
         .iter()
