@@ -58,6 +58,31 @@ fn argv(text: &str) -> Vec<String> {
 
 struct Qemu(Child);
 
+impl Qemu {
+    /// Starts `command` with its QMP monitor on the unix socket `sock` and waits until the
+    /// socket is there.
+    fn start(mut command: Command, sock: &Path) -> Qemu {
+        let child = command
+            .arg("-qmp")
+            .arg(format!("unix:{},server=on,wait=off", sock.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("qemu-system-x86_64 (Debian package qemu-system-x86; .ci/run installs it)");
+        let qemu = Qemu(child);
+        let start = Instant::now();
+        while !sock.exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "QEMU did not open its QMP socket"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        qemu
+    }
+}
+
 impl Drop for Qemu {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -110,7 +135,8 @@ fn verify_finds_no_mismatch_on_a_matching_vm_and_names_one_on_an_altered_plan() 
     let sock = dir.path().join("qmp.sock");
     let console = dir.path().join("console.log");
     let binary = args.remove(0);
-    let child = Command::new(&binary)
+    let mut command = Command::new(&binary);
+    command
         .args(&args)
         .args([
             "-kernel",
@@ -121,23 +147,8 @@ fn verify_finds_no_mismatch_on_a_matching_vm_and_names_one_on_an_altered_plan() 
             "console=ttyS0 panic=-1 quiet",
         ])
         .args(["-no-shutdown", "-nodefaults", "-display", "none", "-serial"])
-        .arg(format!("file:{}", console.display()))
-        .arg("-qmp")
-        .arg(format!("unix:{},server=on,wait=off", sock.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("qemu-system-x86_64 (Debian package qemu-system-x86; .ci/run installs it)");
-    let _guard = Qemu(child);
-    let start = Instant::now();
-    while !sock.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "QEMU did not open its QMP socket"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        .arg(format!("file:{}", console.display()));
+    let _guard = Qemu::start(command, &sock);
     let plan_file = dir.path().join("plan.json");
     std::fs::write(&plan_file, serde_json::to_string(&doc).unwrap()).unwrap();
     let ok = vnuma(&[
@@ -211,24 +222,11 @@ fn verify_finds_no_mismatch_on_a_matching_vm_and_names_one_on_an_altered_plan() 
     }
     let sock = dir.path().join("qmp-ram.sock");
     let binary = args.remove(0);
-    let child = Command::new(&binary)
+    let mut command = Command::new(&binary);
+    command
         .args(&args)
-        .args(["-S", "-nodefaults", "-display", "none", "-qmp"])
-        .arg(format!("unix:{},server=on,wait=off", sock.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _guard = Qemu(child);
-    let start = Instant::now();
-    while !sock.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "QEMU did not open its QMP socket"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        .args(["-S", "-nodefaults", "-display", "none"]);
+    let _guard = Qemu::start(command, &sock);
     std::fs::write(&plan_file, serde_json::to_string(&matching_plan).unwrap()).unwrap();
     let off = vnuma(&[
         "verify",
