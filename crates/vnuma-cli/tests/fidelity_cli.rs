@@ -3,25 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::path::Path;
-use std::process::{Command, Output};
+#[path = "support/cli.rs"]
+mod cli;
 
-fn vnuma(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vnuma"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
-}
-
-fn write(dir: &Path, name: &str, content: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, content).unwrap();
-    path.display().to_string()
-}
+use cli::{text, vnuma, write};
 
 /// Item 3's minimal VMI: dedicated CPUs, no cores or sockets, `requests.cpu: "1"`.
 const CPU_FROM_REQUEST: &str = "apiVersion: kubevirt.io/v1

@@ -2,27 +2,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+#[path = "support/cli.rs"]
+mod cli;
 
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
-}
+use cli::{examples, text, vnuma};
+
+use std::fmt::Write as _;
+use std::process::{Command, Output};
 
 fn example(name: &str) -> String {
     examples().join(format!("{name}.yaml")).display().to_string()
-}
-
-fn vnuma(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vnuma"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
 }
 
 fn json(out: &Output) -> serde_json::Value {
