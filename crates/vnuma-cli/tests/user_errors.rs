@@ -3,33 +3,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+#[path = "support/cli.rs"]
+mod cli;
 
-fn run(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vnuma"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let input = stdin.unwrap_or("").to_string();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
-}
+use cli::{examples, vnuma, vnuma_stdin};
 
-fn vnuma(args: &[&str]) -> Output {
-    run(args, None)
-}
+use std::path::Path;
+use std::process::Output;
 
 fn seed() -> String {
     examples().join("seed.yaml").display().to_string()
-}
-
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
 
 /// stderr without the "using built-in host" notice, `dir` shown as `<dir>`.
@@ -173,7 +156,7 @@ fn capabilities_without_numa_topology_say_where_to_get_one() {
         vec!["allocate", "--cpus", "2", "--host", "-"],
         vec!["plan", &seed(), "--host", "-"],
     ] {
-        assert_fails(&run(&args, Some(doc)), 2, None, expected);
+        assert_fails(&vnuma_stdin(&args, doc), 2, None, expected);
     }
 }
 
@@ -281,9 +264,9 @@ fn a_cgroup_root_suggests_the_pods_directory() {
 
 #[test]
 fn a_duplicate_yaml_key_is_named_with_its_place() {
-    let out = run(
+    let out = vnuma_stdin(
         &["plan", "-", "--cpuset", "0"],
-        Some("kind: VirtualMachineInstance\nkind: X\n"),
+        "kind: VirtualMachineInstance\nkind: X\n",
     );
     assert_fails(
         &out,
@@ -403,7 +386,7 @@ fn a_vm_and_its_vmi_are_told_apart_by_kind_and_namespace() {
     let plan = |extra: &[&str], input: &str| {
         let mut args = vec!["plan", "-", "--cpuset", "7-8,23-24", "-o", "json"];
         args.extend_from_slice(extra);
-        run(&args, Some(input))
+        vnuma_stdin(&args, input)
     };
     let vcpus = |out: &Output| {
         assert_eq!(out.status.code(), Some(0), "{}", stderr(out, None));
