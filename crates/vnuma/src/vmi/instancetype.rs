@@ -132,7 +132,7 @@ fn lookup<'a>(
 /// spec and annotations. Returns whether anything was referenced.
 ///
 /// # Errors
-/// [`VmiError::Instancetype`] for a missing object or a conflict; [`VmiError::Field`] for a
+/// [`VmiError::Instancetype`] for a missing object or a conflict; [`VmiError::Document`] for a
 /// wrong type inside one.
 pub fn expand(
     spec: &mut wire::VmiSpec,
